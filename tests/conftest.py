@@ -1,0 +1,30 @@
+"""Shared test fixtures: where the real data and the golden reference live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("UCIP_SHARED", REPO_ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the repository (override with ``UCIP_SHARED``)."""
+    if not SHARED.is_dir():
+        raise RuntimeError(f"The shared folder {SHARED} is missing; CI places it beside the repository.")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def golden_dir(shared_dir: Path) -> Path:
+    return shared_dir / "golden" / "ucip_official_tiny_s0"
+
+
+@pytest.fixture(autouse=True)
+def _two_threads() -> None:
+    torch.set_num_threads(2)

@@ -1,0 +1,138 @@
+"""The UCIP network: presets, task routing, inference helper, strict Hub-format round trips."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from ucip_adapt import UCIP
+from ucip_adapt.config import PRESETS, UCIPConfig, preset
+from ucip_adapt.modeling.axial_sampling import axial_shift_sample
+
+
+def count(model: UCIP) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.fixture(scope="module")
+def tiny() -> UCIP:
+    torch.manual_seed(0)
+    return UCIP(preset("ucip-tiny")).eval()
+
+
+def test_preset_sizes():
+    assert count(UCIP(PRESETS["ucip-middle"])) == 11_424_291
+    assert 0.8e6 < count(UCIP(PRESETS["ucip-small"])) < 1.3e6
+    assert count(UCIP(PRESETS["ucip-tiny"])) < 300_000
+
+
+def test_config_rejects_nonsense():
+    with pytest.raises(ValueError, match="unique"):
+        UCIPConfig(tasks=["jpeg", "jpeg"])
+    with pytest.raises(ValueError, match="x4"):
+        UCIPConfig(scale=2)
+
+
+def test_axial_sampling_equals_bilinear_grid_sample():
+    """The gather-based shift equals grid_sample(bilinear, zeros, align_corners=True) per channel."""
+    torch.manual_seed(0)
+    b, h, w, c = 2, 7, 9, 5
+    x = torch.randn(b, h, w, c, dtype=torch.float64)
+    offset = torch.randn(b, h, w, c, dtype=torch.float64) * 4  # many samples land outside the image
+    for dim in (1, 2):
+        ours = axial_shift_sample(x, offset, dim)
+        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
+        images = x.permute(0, 3, 1, 2).reshape(b * c, 1, h, w)
+        off = offset.permute(0, 3, 1, 2).reshape(b * c, h, w)
+        px, py = (xs + off, ys.expand_as(off)) if dim == 2 else (xs.expand_as(off), ys + off)
+        grid = torch.stack([px / (w - 1) * 2 - 1, py / (h - 1) * 2 - 1], dim=-1)
+        reference = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+        reference = reference.reshape(b, c, h, w).permute(0, 2, 3, 1)
+        torch.testing.assert_close(ours, reference, atol=1e-12, rtol=0)
+
+
+def test_offsets_receive_gradients(tiny):
+    lr = torch.rand(1, 3, 16, 16)
+    out = tiny(lr, task="jpeg")
+    out.mean().backward()
+    grad = tiny.stages[0].blocks[0].offsets.proj.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+    tiny.zero_grad(set_to_none=True)
+
+
+def test_task_by_name_index_and_per_sample(tiny):
+    lr = torch.rand(3, 3, 16, 24)
+    with torch.no_grad():
+        by_name = tiny(lr, task="hevc")
+        by_index = tiny(lr, task=1)
+        mixed = tiny(lr, task=["webp", 0, "vvc"])
+        separate = torch.cat([tiny(lr[0:1], "webp"), tiny(lr[1:2], "jpeg"), tiny(lr[2:3], "vvc")])
+    assert torch.equal(by_name, by_index)
+    torch.testing.assert_close(mixed, separate, atol=1e-4, rtol=0)
+    assert not torch.allclose(mixed[0], tiny(lr[0:1], "jpeg")[0], atol=1e-3)  # tasks really differ
+
+
+def test_task_errors_list_the_choices(tiny):
+    lr = torch.rand(2, 3, 8, 8)
+    with pytest.raises(KeyError, match=r"Backbone tasks: \['jpeg', 'hevc', 'vvc', 'webp'\]"):
+        tiny(lr, task="avif")
+    with pytest.raises(IndexError, match="slots 0..3"):
+        tiny(lr, task=[2, 7])
+    with pytest.raises(ValueError, match="one per sample"):
+        tiny(lr, task=["jpeg"] * 3)
+    with pytest.raises(ValueError, match="set_prompts"):
+        tiny(lr)
+
+
+def test_forward_is_raw_and_upscale_clamps_and_crops(tiny):
+    lr = torch.rand(1, 3, 13, 21)
+    with torch.no_grad():
+        raw = tiny(torch.rand(1, 3, 16, 16), task="jpeg")
+    assert raw.min() < 0 or raw.max() > 1  # an untrained network leaves [0, 1]: forward does not clamp
+    sr = tiny.upscale(lr, task="jpeg")
+    assert sr.shape == (1, 3, 52, 84)
+    assert sr.min() >= 0 and sr.max() <= 1
+
+
+def test_save_and_load_round_trip_exactly(tiny, tmp_path):
+    tiny.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["tasks"] == ["jpeg", "hevc", "vvc", "webp"] and config["depths"] == [2, 2]
+    loaded = UCIP.from_pretrained(tmp_path)
+    assert loaded.config == tiny.config
+    for name, tensor in tiny.backbone_state_dict().items():
+        assert torch.equal(loaded.backbone_state_dict()[name], tensor), name
+    card = (tmp_path / "README.md").read_text()
+    assert "library_name: ucip-adapt" in card and "jpeg, hevc, vvc, webp" in card
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("drop", r"missing 1: stages\.0\.blocks\.1\.mlp\.fc1\.bias"),
+    ("extra", r"unexpected 1: stray\.weight"),
+    ("reshape", r"mis-shaped 1: upsampler\.conv_out\.bias: file \(4,\) vs model \(3,\)"),
+])
+def test_loading_is_strict(tiny, tmp_path, damage, message):
+    tiny.save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    state = load_file(weights)
+    if damage == "drop":
+        del state["stages.0.blocks.1.mlp.fc1.bias"]
+    elif damage == "extra":
+        state["stray.weight"] = torch.zeros(2)
+    else:
+        state["upsampler.conv_out.bias"] = torch.zeros(4)
+    save_file(state, weights)
+    with pytest.raises(ValueError, match=message):
+        UCIP.from_pretrained(tmp_path)
+
+
+def test_truncated_weights_are_refused(tiny, tmp_path):
+    tiny.save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        UCIP.from_pretrained(tmp_path)

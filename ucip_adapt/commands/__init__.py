@@ -1,0 +1,1 @@
+"""Subcommands of the ``ucip-adapt`` command line (see ``ucip_adapt.cli``)."""

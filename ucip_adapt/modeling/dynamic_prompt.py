@@ -1,0 +1,75 @@
+"""The Dynamic Prompt Module (DPM): a per-pixel mixture of a few learned basic prompts.
+
+Each stage owns one DPM. A coefficient head turns every pixel's features into softmax weights over
+D basic prompts, and the prompt of a pixel is that weighted sum of its task's basic prompts.
+The backbone's own tasks share one head and keep their basic prompts in one bank ``[T, D, Cp]``;
+every prompt pack adds a named task with its own basic prompts ``[D, Cp]`` and its own head.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .routing import TaskRouting
+
+
+class CoefficientHead(nn.Module):
+    """Per-pixel softmax weights over the basic prompts: Linear -> GELU -> Linear -> softmax."""
+
+    def __init__(self, dim: int, num_prompts: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, num_prompts)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(num_prompts, num_prompts)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc2(self.act(self.fc1(x))).softmax(dim=-1)
+
+
+class PackPrompts(nn.Module):
+    """One prompt pack's share of a stage: its basic prompts ``[D, Cp]`` and its coefficient head."""
+
+    def __init__(self, bank: Tensor, coef_head: CoefficientHead) -> None:
+        super().__init__()
+        self.bank = nn.Parameter(bank)
+        self.coef_head = coef_head
+
+
+class DynamicPrompt(nn.Module):
+    """Per-stage prompt generator holding the backbone's bank and shared head, and any loaded packs."""
+
+    def __init__(self, dim: int, prompt_dim: int, num_prompts: int, num_tasks: int) -> None:
+        super().__init__()
+        self.dim, self.prompt_dim, self.num_prompts = dim, prompt_dim, num_prompts
+        self.bank = nn.Parameter(torch.rand(num_tasks, num_prompts, prompt_dim))
+        self.coef_head = CoefficientHead(dim, num_prompts)
+        self.packs = nn.ModuleDict()
+
+    def add_pack(self, name: str, init_from_task: int | None = None) -> None:
+        """Create a new task's tensors: a copy of a backbone task's prompts if ``init_from_task`` is
+        given, else fresh basic prompts (U[0,1), as the release); the head starts as the shared one."""
+        if init_from_task is None:
+            bank = torch.rand(self.num_prompts, self.prompt_dim, device=self.bank.device, dtype=self.bank.dtype)
+        else:
+            bank = self.bank.detach()[init_from_task].clone()
+        head = CoefficientHead(self.dim, self.num_prompts).to(device=self.bank.device, dtype=self.bank.dtype)
+        head.load_state_dict(self.coef_head.state_dict())
+        self.packs[name] = PackPrompts(bank, head)
+
+    def forward(self, x: Tensor, routing: TaskRouting) -> Tensor:
+        """Prompts ``[B, H, W, Cp]`` for features ``x`` ``[B, H, W, C]``, each sample's own task."""
+        if routing.is_uniform:
+            return self._prompt(x, routing.tasks[0])
+        out = x.new_empty(*x.shape[:-1], self.prompt_dim)
+        for task, index in routing.groups(x.device):
+            out = out.index_copy(0, index, self._prompt(x.index_select(0, index), task))
+        return out
+
+    def _prompt(self, x: Tensor, task: int | str) -> Tensor:
+        if isinstance(task, int):
+            head, bank = self.coef_head, self.bank[task]
+        else:
+            pack = self.packs[task]
+            head, bank = pack.coef_head, pack.bank
+        return head(x) @ bank

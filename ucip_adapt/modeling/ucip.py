@@ -1,0 +1,182 @@
+"""``UCIP``: the user-facing model, a Hub-loadable network with named tasks and prompt packs.
+
+(No ``from __future__ import annotations`` here: the Hub mixin reads the ``config`` annotation
+at runtime to rebuild the dataclass from ``config.json``.)
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub import ModelCard, PyTorchModelHubMixin, constants
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+
+from ..atomic import atomic_path
+from ..cards import backbone_card
+from ..config import UCIPConfig
+from ..hub import resolve_file
+from ..prompts.loader import PromptPackMixin
+from .network import UCIPNetwork
+from .routing import TaskRouting
+
+TaskSpec = Union[str, int, Sequence[Union[str, int]], Tensor, None]
+"""A task name or slot index for the whole batch, or one per sample."""
+
+PAD_MULTIPLE = 8
+"""Inference pads inputs (reflect, bottom/right) to a multiple of this, as the release does."""
+
+
+class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="ucip-adapt", tags=["super-resolution", "ucip"]):
+    """Universal compressed-image x4 super-resolution network (UCIP, ECCV 2024).
+
+    ``model(lr, task)`` maps LR images ``[B, 3, h, w]`` in [0, 1] to raw x4 outputs
+    ``[B, 3, 4h, 4w]`` (unclamped, as the release); :meth:`upscale` adds padding and clamping.
+    ``task`` is a backbone task name (``"jpeg"``), a slot index, the name of a loaded prompt
+    pack, or one of those per sample, so one batch may mix codecs.
+    """
+
+    def __init__(self, config: Optional[UCIPConfig] = None) -> None:
+        config = config if config is not None else UCIPConfig()
+        super().__init__(config)
+        self.config = config
+        self.active_task: Optional[str] = None
+        self.name_or_path: Optional[str] = None
+        self._pack_metadata: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ tasks
+    @property
+    def tasks(self) -> list[str]:
+        """The backbone's own task slots, in slot order."""
+        return list(self.config.tasks)
+
+    @property
+    def pack_names(self) -> list[str]:
+        """Names of the loaded prompt packs, in load order."""
+        return list(self.stages[0].prompt.packs.keys())
+
+    def resolve_task(self, task: Union[str, int]) -> Union[int, str]:
+        """A slot index for a backbone task, the pack name for a pack; errors list the choices."""
+        if isinstance(task, bool) or not isinstance(task, (str, int)):
+            raise TypeError(f"A task is a name or a slot index, got {task!r} ({type(task).__name__})")
+        if isinstance(task, int):
+            if 0 <= task < len(self.config.tasks):
+                return task
+            raise IndexError(f"Task slot {task} does not exist; this backbone has slots 0..{len(self.config.tasks) - 1} ({self.tasks})")
+        if task in self.config.tasks:
+            return self.config.tasks.index(task)
+        if task in self.pack_names:
+            return task
+        raise KeyError(
+            f"Unknown task {task!r}. Backbone tasks: {self.tasks}; loaded prompt packs: {self.pack_names or 'none'}. "
+            "Load a pack for a new codec with model.load_prompts(...)."
+        )
+
+    def route(self, task: TaskSpec, batch_size: int) -> TaskRouting:
+        """Resolve ``task`` (one for the batch or one per sample) to a :class:`TaskRouting`."""
+        if task is None:
+            if self.active_task is None:
+                raise ValueError(
+                    f"No task given and none active: pass task=... (one of {self.tasks + self.pack_names}) "
+                    "or select one with model.set_prompts(name)."
+                )
+            task = self.active_task
+        if isinstance(task, Tensor):
+            task = task.tolist()
+        if isinstance(task, (str, int)):
+            return TaskRouting((self.resolve_task(task),) * batch_size)
+        tasks = list(task)
+        if len(tasks) != batch_size:
+            raise ValueError(f"Got {len(tasks)} tasks for a batch of {batch_size}; give one task or one per sample.")
+        return TaskRouting(tuple(self.resolve_task(t) for t in tasks))
+
+    # ---------------------------------------------------------------- forward
+    def forward(self, lr: Tensor, task: TaskSpec = None) -> Tensor:
+        if lr.dim() != 4 or lr.shape[1] != 3:
+            raise ValueError(f"Expected LR images [B, 3, H, W], got shape {tuple(lr.shape)}")
+        return self.forward_routed(lr, self.route(task, lr.shape[0]))
+
+    @torch.inference_mode()
+    def upscale(self, lr: Tensor, task: TaskSpec = None) -> Tensor:
+        """Inference as the release runs it: reflect-pad to a multiple of 8, run, crop, clamp to [0, 1]."""
+        height, width = lr.shape[-2:]
+        pad_h, pad_w = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
+        if pad_h or pad_w:
+            mode = "reflect" if min(height, width) > max(pad_h, pad_w) else "replicate"
+            lr = F.pad(lr, (0, pad_w, 0, pad_h), mode=mode)
+        sr = self(lr, task)
+        scale = self.config.scale
+        return sr[..., : height * scale, : width * scale].clamp_(0, 1)
+
+    # ------------------------------------------------------- backbone weights
+    def backbone_state_dict(self) -> dict[str, Tensor]:
+        """The backbone's tensors: everything except loaded prompt packs."""
+        return {name: t for name, t in self.state_dict().items() if ".prompt.packs." not in name}
+
+    def load_backbone_state_dict(self, state: dict[str, Tensor]) -> None:
+        """Load backbone weights strictly: a missing, unexpected or mis-shaped tensor is an error naming it."""
+        expected = self.backbone_state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        mis_shaped = [
+            f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+            for k in expected
+            if k in state and state[k].shape != expected[k].shape
+        ]
+        if missing or unexpected or mis_shaped:
+            parts = []
+            if missing:
+                parts.append(f"missing {len(missing)}: {', '.join(missing[:8])}")
+            if unexpected:
+                parts.append(f"unexpected {len(unexpected)}: {', '.join(unexpected[:8])}")
+            if mis_shaped:
+                parts.append(f"mis-shaped {len(mis_shaped)}: {'; '.join(mis_shaped[:8])}")
+            raise ValueError(
+                "Weights do not fit this UCIP configuration (" + " | ".join(parts) + "). "
+                "Check that config.json belongs to these weights."
+            )
+        self.load_state_dict(state, strict=False)
+
+    # -------------------------------------------------------------------- Hub
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Union[str, Path], **kwargs: Any) -> "UCIP":
+        """Load a backbone from a Hub repo id or a local folder written by ``save_pretrained``.
+
+        Loading is strict: every weight of the configured network must be present with its shape,
+        and nothing else may be in the file. Keyword arguments are those of the Hub mixin
+        (``revision``, ``token``, ``cache_dir``, ``local_files_only``, ``force_download``,
+        ``map_location``).
+        """
+        model = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        model.name_or_path = str(pretrained_model_name_or_path)
+        return model
+
+    @classmethod
+    def _from_pretrained(
+        cls, *, model_id: str, revision: Optional[str], cache_dir: Any, force_download: bool,
+        local_files_only: bool, token: Any, map_location: str = "cpu", **model_kwargs: Any,
+    ) -> "UCIP":
+        model = cls(**model_kwargs)
+        weights = resolve_file(
+            model_id, constants.SAFETENSORS_SINGLE_FILE, revision=revision, cache_dir=cache_dir,
+            force_download=force_download, local_files_only=local_files_only, token=token,
+        )
+        try:
+            state = load_file(str(weights), device=map_location)
+        except (SafetensorError, OSError) as exc:
+            raise ValueError(f"Cannot read {weights} (truncated or corrupt safetensors file): {exc}") from exc
+        model.to(map_location)
+        model.load_backbone_state_dict(state)
+        return model.eval()
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        with atomic_path(save_directory / constants.SAFETENSORS_SINGLE_FILE) as tmp:
+            save_file({k: v.contiguous() for k, v in self.backbone_state_dict().items()}, str(tmp), metadata={"format": "pt"})
+
+    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
+        """The backbone's card; ``model_card_kwargs={"extra_markdown": ...}`` appends a section."""
+        num_params = sum(t.numel() for t in self.backbone_state_dict().values())
+        return backbone_card(self.config, num_params, kwargs.get("extra_markdown", ""))
