@@ -28,3 +28,12 @@ def golden_dir(shared_dir: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _two_threads() -> None:
     torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the repository, or $UCIP_SHARED_DATA: the real images and bitstreams."""
+    root = Path(os.environ.get("UCIP_SHARED_DATA", SHARED / "data"))
+    if not (root / "manifest.json").is_file():
+        raise RuntimeError(f"shared data not found at {root}; set UCIP_SHARED_DATA to the folder holding manifest.json")
+    return root
