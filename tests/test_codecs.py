@@ -22,8 +22,8 @@ from ucip_adapt.codecs import (
     get_codec,
     list_codecs,
     register_codec,
+    registry,
 )
-from ucip_adapt.codecs import registry
 from ucip_adapt.codecs.base import require_module
 from ucip_adapt.codecs.video import HevcCodec, slice_qps
 from ucip_adapt.degrade import make_clean_pair
@@ -256,7 +256,8 @@ def test_external_command_codec_runs_real_programs(lr, tmp_path):
     missing = ExternalCommandCodec("nothing", "ucip-no-such-program {input} {output}", "cat {input} {output}", (1,))
     with pytest.raises(CodecUnavailableError, match="ucip-no-such-program"):
         missing.encode(lr, 1)
-    failing = ExternalCommandCodec("failing", [sys.executable, "-c", "import sys; sys.exit('boom')", "{input}", "{output}"], "x {input} {output}", (1,))
+    fail = [sys.executable, "-c", "import sys; sys.exit('boom')", "{input}", "{output}"]
+    failing = ExternalCommandCodec("failing", fail, "x {input} {output}", (1,))
     with pytest.raises(RuntimeError, match="boom"):
         failing.encode(lr, 1)
     with pytest.raises(ValueError, match=r"lacks the placeholder\(s\) \{output\}"):

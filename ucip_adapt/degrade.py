@@ -80,7 +80,9 @@ def measure_decoded(clean_lr: np.ndarray, decoded: np.ndarray, num_bytes: int) -
     """Crop a decoded (possibly padded) picture to the LR size and measure it against `clean_lr`."""
     height, width = clean_lr.shape[:2]
     if decoded.shape[0] < height or decoded.shape[1] < width:
-        raise ValueError(f"decoded picture of {decoded.shape[1]}x{decoded.shape[0]} is smaller than the {width}x{height} LR")
+        raise ValueError(
+            f"decoded picture of {decoded.shape[1]}x{decoded.shape[0]} is smaller than the {width}x{height} LR"
+        )
     lr = np.ascontiguousarray(decoded[:height, :width])
     return CompressedLR(
         lr=lr,

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 ImageSource = Union[str, Path, bytes, Image.Image]
 
 _GREY_16_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
-_ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+_ALPHA_MODES = {"RGBA", "RGBa", "LA", "La"}
 _CONVERTIBLE_MODES = {"CMYK", "YCbCr", "LAB", "HSV"}
 
 
@@ -82,7 +82,7 @@ def _to_rgb_and_alpha(
         raise UnsupportedImageError(
             f"{name}: floating-point image (mode F) has no defined 8-bit range; save it as 8-bit or 16-bit RGB"
         )
-    if mode == "P" and "transparency" in image.info or mode == "PA":
+    if (mode == "P" and "transparency" in image.info) or mode == "PA":
         image = image.convert("RGBA")
         notes.append(f"palette image ({mode}) with transparency expanded to RGBA")
         mode = "RGBA"

@@ -75,7 +75,8 @@ def _checked_pair(prediction: np.ndarray, reference: np.ndarray, crop_border: in
     if prediction.shape != reference.shape:
         raise ValueError(f"prediction {prediction.shape} and reference {reference.shape} differ in shape")
     if crop_border < 0 or 2 * crop_border >= min(prediction.shape[:2]):
-        raise ValueError(f"crop_border {crop_border} leaves nothing of a {prediction.shape[1]}x{prediction.shape[0]} image")
+        size = f"{prediction.shape[1]}x{prediction.shape[0]}"
+        raise ValueError(f"crop_border {crop_border} leaves nothing of a {size} image")
     if crop_border:
         window = (slice(crop_border, -crop_border), slice(crop_border, -crop_border))
         prediction, reference = prediction[window], reference[window]

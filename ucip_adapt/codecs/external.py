@@ -81,7 +81,8 @@ class ExternalCommandCodec(Codec):
 
     def decode(self, data: bytes) -> np.ndarray:
         with tempfile.TemporaryDirectory(prefix=f"ucip_{self.name}_") as folder:
-            source, target = Path(folder) / f"encoded{self.encoded_suffix}", Path(folder) / f"decoded{self.decoded_suffix}"
+            source = Path(folder) / f"encoded{self.encoded_suffix}"
+            target = Path(folder) / f"decoded{self.decoded_suffix}"
             source.write_bytes(data)
             self._run(self.decode_command, source, target, level=None)
             return read_image(target)

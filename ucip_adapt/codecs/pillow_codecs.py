@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -31,9 +32,9 @@ class PillowCodec(Codec):
                 f"Pillow {package_version('pillow')} lacks. Install the official wheel: pip install -U pillow"
             )
 
+    @abstractmethod
     def save_options(self, level: Level) -> dict[str, Any]:
         """Keyword arguments of `Image.save` for `level` (validated)."""
-        raise NotImplementedError
 
     def encode(self, rgb: np.ndarray, level: Level) -> bytes:
         options = self.save_options(level)

@@ -53,7 +53,7 @@ def register_codec(name: str, codec: Union[CodecFactory, Codec], *, replace: boo
     if name in _REGISTRY and not replace:
         raise ValueError(f"codec {name!r} is already registered; pass replace=True to override it")
     if not (isinstance(codec, Codec) or callable(codec)):
-        raise TypeError(f"register_codec({name!r}, ...) needs a Codec instance or a factory, got {type(codec).__name__}")
+        raise TypeError(f"register_codec({name!r}, ...) needs a Codec or a factory, got {type(codec).__name__}")
     _REGISTRY[name] = codec
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from abc import abstractmethod
 from fractions import Fraction
 from typing import Any
 
@@ -124,9 +125,9 @@ class IntraVideoCodec(Codec):
         _av(self.name)
         self.preset = preset
 
+    @abstractmethod
     def encoder_params(self, qp: int) -> str:
         """The encoder's own parameter string (``x265-params`` / ``x264-params``) for `qp`."""
-        raise NotImplementedError
 
     def encode(self, rgb: np.ndarray, level: Level) -> bytes:
         av = _av(self.name)

@@ -70,7 +70,8 @@ class VvcCodec(Codec):
             "found; no VVC encoder is published on PyPI. Either build vvenc "
             "(https://github.com/fraunhoferhhi/vvenc) and put vvencFFapp on PATH, or use pre-encoded "
             "bitstreams: shared/data/vvc/<split>/<set>/qp<QP>/<stem>.266 covers every image in shared/data, "
-            "read with ucip_adapt.data.vvc_pairs(...) or Degradation('vvc', qp, pre_encoded='.../qp{level}/{name}.266'). "
+            "read with ucip_adapt.data.vvc_pairs(...) or "
+            "Degradation('vvc', qp, pre_encoded='.../qp{level}/{name}.266'). "
             "Decoding VVC needs no encoder."
         )
 
@@ -79,7 +80,8 @@ class VvcCodec(Codec):
         qp = numeric_level(self.name, level, "QP", 0, 63)
         program = self.find_encoder()
         height, width = rgb.shape[:2]
-        build_arguments = _vvencapp_arguments if Path(program).name.startswith("vvencapp") else _vvencffapp_arguments
+        easy_app = Path(program).name.startswith("vvencapp")
+        build_arguments = _vvencapp_arguments if easy_app else _vvencffapp_arguments
         with tempfile.TemporaryDirectory(prefix="ucip_vvc_") as folder:
             yuv, bitstream = Path(folder) / "lr.yuv", Path(folder) / "lr.266"
             yuv.write_bytes(rgb_to_yuv420(rgb, self.name).to_ndarray().tobytes())  # planar I420

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-
 from torch.utils.data import get_worker_info
 
 from ucip_adapt.image_io import read_image
@@ -40,9 +39,9 @@ def aligned_crop_params(lr_shape: tuple[int, ...], size: int, generator: torch.G
 
 def apply_crop(lr: np.ndarray, hr: np.ndarray, params: CropParams, scale: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Cut the aligned LR/HR crops (HR at ``scale`` times the LR position) and transform both alike."""
-    t, l, s = params.top, params.left, params.size
-    lr_crop = lr[t : t + s, l : l + s]
-    hr_crop = hr[t * scale : (t + s) * scale, l * scale : (l + s) * scale]
+    top, left, size = params.top, params.left, params.size
+    lr_crop = lr[top : top + size, left : left + size]
+    hr_crop = hr[top * scale : (top + size) * scale, left * scale : (left + size) * scale]
     return dihedral(lr_crop, params.transform), dihedral(hr_crop, params.transform)
 
 
@@ -62,7 +61,9 @@ class RandomPairCrop:
     (the pipeline's mod-crop keeps the top-left corner).
     """
 
-    def __init__(self, patch_size: int, scale: int = 4, *, augment: bool = True, seed: int | torch.Generator | None = None) -> None:
+    def __init__(
+        self, patch_size: int, scale: int = 4, *, augment: bool = True, seed: int | torch.Generator | None = None
+    ) -> None:
         self.patch_size, self.scale, self.augment = patch_size, scale, augment
         if isinstance(seed, torch.Generator):
             self.generator = seed

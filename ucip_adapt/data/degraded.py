@@ -28,8 +28,8 @@ from datasets.fingerprint import Hasher
 from PIL import Image
 
 from ucip_adapt.codecs import Codec, Level, get_codec
-from ucip_adapt.degrade import HR_MULTIPLE, SCALE, compress_lr, make_clean_pair, measure_compressed
 from ucip_adapt.data.sources import IMAGE_COLUMN, NAME_COLUMN
+from ucip_adapt.degrade import HR_MULTIPLE, SCALE, compress_lr, make_clean_pair, measure_compressed
 from ucip_adapt.image_io import read_image
 
 logger = logging.getLogger(__name__)

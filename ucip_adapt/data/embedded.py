@@ -32,7 +32,8 @@ def embedded_photos() -> datasets.Dataset:
     missing = [name for name in EMBEDDED_PHOTO_FILES if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(
-            f"scikit-image at {folder} lacks {', '.join(missing)}; reinstall it: pip install --force-reinstall scikit-image"
+            f"scikit-image at {folder} lacks {', '.join(missing)}; "
+            "reinstall it: pip install --force-reinstall scikit-image"
         )
     return datasets.Dataset.from_dict(
         {
