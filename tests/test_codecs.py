@@ -217,12 +217,18 @@ def test_an_installed_package_adds_a_codec_by_entry_point(tmp_path, monkeypatch,
     dist_info = tmp_path / "ucip_test_plugin-1.0.dist-info"
     dist_info.mkdir()
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: ucip-test-plugin\nVersion: 1.0\n")
-    (dist_info / "entry_points.txt").write_text("[ucip_adapt.codecs]\npng-plugin = ucip_test_plugin:PluginCodec\n")
+    (dist_info / "entry_points.txt").write_text(
+        "[ucip_adapt.codecs]\npng-plugin = ucip_test_plugin:PluginCodec\nbroken-plugin = ucip_no_such_plugin:Codec\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(registry, "_entry_points_loaded", False)
-    assert "png-plugin" in list_codecs()
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # this test's plugins leave with it
+    assert {"png-plugin", "broken-plugin"} <= set(list_codecs())
     codec = get_codec("png-plugin")
     assert np.array_equal(codec.decode(codec.encode(lr, 1)), lr)
+    with pytest.raises(ImportError, match="entry point 'ucip_no_such_plugin:Codec', which failed to load"):
+        get_codec("broken-plugin")  # a broken plugin fails alone, when asked for
+    assert get_codec("jpeg").name == "jpeg"
 
 
 def test_external_command_codec_runs_real_programs(lr, tmp_path):

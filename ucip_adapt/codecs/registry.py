@@ -4,7 +4,7 @@ the ``ucip_adapt.codecs`` entry-point group that installed packages use to add c
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Union
 
 from ucip_adapt.codecs.base import Codec, UnknownCodecError
@@ -19,7 +19,7 @@ ENTRY_POINT_GROUP = "ucip_adapt.codecs"
 
 CodecFactory = Callable[..., Codec]
 
-_REGISTRY: dict[str, Union[CodecFactory, Codec]] = {
+_REGISTRY: dict[str, Union[CodecFactory, Codec, EntryPoint]] = {
     "jpeg": JpegCodec,
     "hevc": HevcCodec,
     "vvc": VvcCodec,
@@ -73,6 +73,12 @@ def get_codec(name: str, /, **options: Any) -> Codec:
     if name not in _REGISTRY:
         raise UnknownCodecError(f"unknown codec {name!r}; registered codecs: {', '.join(_REGISTRY)}")
     entry = _REGISTRY[name]
+    if isinstance(entry, EntryPoint):  # a plugin is imported when first asked for, not before
+        try:
+            entry = _REGISTRY[name] = entry.load()
+        except Exception as error:
+            message = f"codec {name!r} comes from the entry point {entry.value!r}, which failed to load: {error}"
+            raise ImportError(message) from error
     if isinstance(entry, Codec):
         if options:
             raise TypeError(f"codec {name!r} was registered as a ready-made instance and takes no options")
@@ -81,10 +87,11 @@ def get_codec(name: str, /, **options: Any) -> Codec:
 
 
 def _load_entry_points() -> None:
-    """Add the codecs that installed packages declare under [project.entry-points."ucip_adapt.codecs"]."""
+    """Add the codecs that installed packages declare under [project.entry-points."ucip_adapt.codecs"]
+    (by name only: each is imported by `get_codec` when first asked for)."""
     global _entry_points_loaded
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        _REGISTRY.setdefault(entry_point.name, entry_point.load())
+        _REGISTRY.setdefault(entry_point.name, entry_point)
