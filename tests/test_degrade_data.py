@@ -263,3 +263,10 @@ def test_heldout_split_is_deterministic_disjoint_and_follows_names(shared_data, 
     assert 10 <= len(heldout) <= 30
     _, heldout_of_half = split_heldout(hr.select(range(50)), 0.2)  # fewer images: membership unchanged
     assert set(heldout_of_half["name"]) == set(heldout["name"]) & set(hr["name"][:50])
+
+
+def test_image_folder_takes_every_image_whatever_its_name(shared_data):
+    """File names such as ``train_railway_sun_....jpg`` must not be read as split names."""
+    images = load_hr_images(shared_data / "train")
+    assert len(images) == 400 + 80 + 58
+    assert "sunhays80/train_railway_sun_bclmrnpzdajlfgmc" in set(images["name"])

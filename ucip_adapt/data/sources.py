@@ -51,9 +51,11 @@ def image_folder(folder: str | Path, *, cache_dir: str | Path | None = None) -> 
     root = Path(folder).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"HR image folder {folder} does not exist")
+    # data_files, not data_dir: with data_dir, datasets infers splits from file names, and a file
+    # called e.g. "train_railway.jpg" would become the whole "train" split.
     images = datasets.load_dataset(
         "imagefolder",
-        data_dir=str(root),
+        data_files={"train": str(root / "**")},
         drop_labels=True,
         split="train",
         cache_dir=None if cache_dir is None else str(cache_dir),
