@@ -1,0 +1,145 @@
+"""Universal training of a UCIP backbone on the seen codecs (all parameters, one task per codec).
+
+    python recipes/pretrain_backbone.py --preset ucip-small --data ../shared/data/train \
+        --vvc-bitstreams ../shared/data/vvc/train --steps 20000 --batch-size 16 --patch-size 48
+    accelerate launch --multi_gpu --num_processes 8 recipes/pretrain_backbone.py --mixed-precision bf16 ...
+
+The release's recipe (L1, Adam 2e-4 with betas 0.9/0.99, lr halved at 1/3 and 2/3 of the run,
+EMA 0.999, 8-way flips/rotations), scaled by flags. The same script runs on one CPU, one GPU or
+many GPUs/nodes through ``accelerate launch``; ``--resume`` continues an interrupted run exactly.
+The EMA weights are written with ``save_pretrained`` into ``<output-dir>/final``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from ucip_adapt.config import SEEN_TASKS, preset
+from ucip_adapt.data import Degradation, degraded_pairs, load_hr_images, parse_degradations, split_heldout
+from ucip_adapt.modeling.ucip import UCIP
+from ucip_adapt.training.args import add_training_flags, loop_config
+from ucip_adapt.training.batches import PatchBatches
+from ucip_adapt.training.evaluation import mean_psnr, score_pairs
+from ucip_adapt.training.launch import make_accelerator
+from ucip_adapt.training.loop import train
+from ucip_adapt.training.pairs import materialize_pairs
+
+logger = logging.getLogger("pretrain_backbone")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="ucip-small", help="ucip-tiny, ucip-small or ucip-middle")
+    parser.add_argument("--codecs", default=",".join(SEEN_TASKS), help="seen codecs, one task slot each (comma-separated)")
+    parser.add_argument("--data", nargs="+", default=None, help="folders of HR images (default: the scikit-image photos)")
+    parser.add_argument("--vvc-bitstreams", nargs="+", default=None,
+                        help="for each --data folder, the folder of its pre-encoded VVC bitstreams (<folder>/qp<QP>/<stem>.266)")
+    parser.add_argument("--heldout-fraction", type=float, default=0.03)
+    parser.add_argument("--max-eval-images", type=int, default=48)
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
+    add_training_flags(parser, steps=20000, batch_size=16, patch_size=48, learning_rate=2e-4, checkpoint_every=250, eval_every=2000)
+    args = parser.parse_args(argv)
+    args.output_dir = args.output_dir or f"outputs/pretrain-{args.preset}"
+    return args
+
+
+def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | None) -> list[Degradation]:
+    """Every codec at its four levels; VVC from pre-encoded bitstreams when a folder is given."""
+    degradations = []
+    for codec in codecs:
+        if codec == "vvc" and vvc_bitstreams is not None:
+            template = str(Path(vvc_bitstreams)) + "/{folder}/qp{level}/{stem}.266"
+            degradations += [Degradation("vvc", d.level, pre_encoded=template) for d in parse_degradations(["vvc"])]
+        else:
+            degradations += parse_degradations([codec])
+    return degradations
+
+
+def load_pairs(args: argparse.Namespace, codecs: list[str]):
+    """Training and held-out pairs of every (data folder, codec, level), decoded into memory."""
+    folders = args.data or [None]
+    bitstreams = args.vvc_bitstreams or [None] * len(folders)
+    if len(bitstreams) != len(folders):
+        raise SystemExit("--vvc-bitstreams needs one folder per --data folder")
+    train_pairs, heldout_pairs = [], []
+    for folder, vvc in zip(folders, bitstreams):
+        hr_train, hr_heldout = split_heldout(load_hr_images(folder, cache_dir=args.cache_dir), args.heldout_fraction)
+        degradations = degradations_for(codecs, folder, vvc)
+        train_pairs += materialize_pairs(degraded_pairs(hr_train, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
+                                         min_lr_size=args.patch_size)
+        heldout_pairs += materialize_pairs(degraded_pairs(hr_heldout, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
+    return train_pairs, heldout_pairs
+
+
+def training_card(summary: dict) -> str:
+    """Markdown of the training facts and the loss curve, appended to the model card."""
+    losses = summary["losses"]
+    every = max(1, len(losses) // 20)
+    curve = "\n".join(f"| {step} | {loss:.4f} |" for step, loss in losses[every - 1 :: every])
+    return (
+        "## Training\n\n"
+        f"- Recipe: `python recipes/pretrain_backbone.py {' '.join(summary['argv'])}`\n"
+        f"- Data: {summary['data']} ({summary['train_pairs']} training pairs of {', '.join(summary['codecs'])} at four levels each)\n"
+        f"- Steps {summary['steps']}, batch {summary['batch_size']}, LR patch {summary['patch_size']}x{summary['patch_size']}, "
+        f"precision {summary['mixed_precision']}\n"
+        f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 3600:.2f} h\n"
+        f"- Held-out PSNR-Y (EMA weights): {summary['heldout_psnr_y']:.2f} dB (bicubic {summary['heldout_bicubic_psnr_y']:.2f} dB)\n\n"
+        "| step | L1 loss |\n|---|---|\n" + curve + "\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    accelerator = make_accelerator(mixed_precision=args.mixed_precision, gradient_accumulation_steps=args.gradient_accumulation_steps,
+                                   project_dir=args.output_dir, log_with=args.log_with)
+    codecs = [c for c in args.codecs.split(",") if c]
+    model = UCIP(preset(args.preset, tasks=codecs))
+    with accelerator.main_process_first():
+        train_pairs, heldout = load_pairs(args, codecs)
+    heldout = heldout[:: max(1, len(heldout) // args.max_eval_images)][: args.max_eval_images]
+    if not heldout:
+        raise SystemExit(f"--heldout-fraction {args.heldout_fraction} holds out no image of {args.data}; raise it.")
+    if accelerator.is_main_process:
+        print(f"{len(train_pairs)} training pairs, {len(heldout)} held-out pairs, {sum(p.numel() for p in model.parameters()):,} parameters")
+    model.to(accelerator.device)
+    trainable = dict(model.named_parameters())
+    runnable = torch.compile(model) if args.compile else model
+
+    def evaluate(net) -> dict[str, float]:
+        return {"psnr_y": mean_psnr(score_pairs(heldout, model, accelerator=accelerator))}
+
+    batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_size=args.patch_size, seed=args.seed)
+    result, ema = train(accelerator=accelerator, model=runnable, trainable=trainable, batches=batches,
+                        config=loop_config(args), evaluate=evaluate, run_info={"preset": args.preset, "codecs": codecs})
+    if accelerator.is_main_process:
+        ema.copy_to_params()
+        model.eval()
+        summary = {
+            "argv": sys.argv[1:] if argv is None else list(argv), "preset": args.preset, "codecs": codecs,
+            "data": ", ".join(args.data or ["scikit-image photos"]), "train_pairs": len(train_pairs), "steps": args.steps,
+            "batch_size": args.batch_size, "patch_size": args.patch_size, "mixed_precision": args.mixed_precision,
+            "hardware": f"{accelerator.num_processes} x {accelerator.device.type} ({platform.processor() or platform.machine()}, "
+                        f"{torch.get_num_threads()} threads)",
+            "wall_seconds": result.seconds,
+            "heldout_psnr_y": mean_psnr(score_pairs(heldout, model)),
+            "heldout_bicubic_psnr_y": mean_psnr(score_pairs(heldout)),
+            "losses": result.losses, "evaluations": result.evaluations,
+        }
+        final = Path(args.output_dir) / "final"
+        model.save_pretrained(final, model_card_kwargs={"extra_markdown": training_card(summary)})
+        (Path(args.output_dir) / "summary.json").write_text(json.dumps(summary, indent=2))
+        print(f"wrote {final}: held-out PSNR-Y {summary['heldout_psnr_y']:.2f} dB (bicubic {summary['heldout_bicubic_psnr_y']:.2f} dB)")
+    accelerator.end_training()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Command-line flags shared by the training recipes, and their translation to the loop config."""
+
+from __future__ import annotations
+
+import argparse
+
+from .loop import LoopConfig
+
+
+def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_size: int, patch_size: int, learning_rate: float,
+                       checkpoint_every: int, eval_every: int) -> None:
+    """Add the flags every recipe has, with recipe-specific defaults."""
+    group = parser.add_argument_group("training")
+    group.add_argument("--steps", type=int, default=steps, help="optimizer steps")
+    group.add_argument("--batch-size", type=int, default=batch_size,
+                       help="crops per optimizer step over all processes and accumulation steps (the effective batch)")
+    group.add_argument("--patch-size", type=int, default=patch_size, help="LR crop size (HR is 4x)")
+    group.add_argument("--lr", type=float, default=learning_rate, help="Adam learning rate (betas 0.9, 0.99)")
+    group.add_argument("--gradient-accumulation-steps", type=int, default=1)
+    group.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default="no", help="fp16 is refused on CPU")
+    group.add_argument("--ema-decay", type=float, default=0.999)
+    group.add_argument("--checkpoint-every", type=int, default=checkpoint_every)
+    group.add_argument("--eval-every", type=int, default=eval_every, help="validate every N steps (0: only at the end)")
+    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--output-dir", default=None)
+    group.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output-dir")
+    group.add_argument("--log-with", default=None, help="an Accelerate tracker, e.g. tensorboard")
+    group.add_argument("--num-proc", type=int, default=None, help="processes for the one-time degradation of the data")
+    group.add_argument("--cache-dir", default=None, help="where degraded pairs are cached (default: the datasets cache)")
+
+
+def loop_config(args: argparse.Namespace) -> LoopConfig:
+    if args.steps < 1:
+        raise ValueError("--steps must be at least 1")
+    return LoopConfig(
+        steps=args.steps,
+        learning_rate=args.lr,
+        output_dir=args.output_dir,
+        checkpoint_every=args.checkpoint_every,
+        eval_every=args.eval_every,
+        ema_decay=args.ema_decay,
+        resume=args.resume,
+    )

@@ -1,0 +1,174 @@
+"""The training loop shared by every recipe (in the spirit of nanoGPT's: one readable function).
+
+L1 loss, Adam with the release's betas, a step-wise lr schedule that is a pure function of the
+step, gradient accumulation and mixed precision through Accelerate, EMA of the trainable weights,
+periodic validation with the EMA weights, and atomic checkpoints that ``--resume`` continues
+exactly (data are a pure function of the step, see ``batches.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from torch import nn
+from tqdm.auto import tqdm
+
+from .batches import PatchBatches
+from .checkpoint import TrainingState, list_checkpoints, load_checkpoint, save_checkpoint
+from .ema import EMA
+
+ADAM_BETAS = (0.9, 0.99)
+
+
+@dataclass
+class LoopConfig:
+    """What the loop needs beyond the model and data (all recipes expose these as flags)."""
+
+    steps: int
+    learning_rate: float
+    output_dir: str
+    checkpoint_every: int = 100
+    eval_every: int = 0
+    ema_decay: float = 0.999
+    lr_halvings: tuple[float, ...] = (1 / 3, 2 / 3)
+    warmup_steps: int = 0
+    resume: bool = False
+    max_grad_norm: float = 0.0
+
+
+def learning_rate_at(step: int, config: LoopConfig) -> float:
+    """The release's schedule scaled to ``steps``: halved at each fraction of ``lr_halvings``
+    (100k and 200k of 300k), after an optional linear warm-up."""
+    factor = 0.5 ** sum(step >= fraction * config.steps for fraction in config.lr_halvings)
+    if config.warmup_steps and step < config.warmup_steps:
+        factor *= (step + 1) / config.warmup_steps
+    return config.learning_rate * factor
+
+
+@dataclass
+class LoopResult:
+    steps_done: int
+    resumed_from: int
+    seconds: float
+    """Wall time of the whole run, earlier interrupted legs included."""
+    losses: list[tuple[int, float]]
+    evaluations: list[dict[str, Any]]
+
+
+def train(
+    *,
+    accelerator: Accelerator,
+    model: nn.Module,
+    trainable: dict[str, nn.Parameter],
+    batches: PatchBatches,
+    config: LoopConfig,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+    run_info: dict[str, Any] | None = None,
+) -> tuple[LoopResult, EMA]:
+    """Train ``trainable`` (named parameters of ``model``; everything else must be frozen).
+
+    Returns the loop's record and the EMA, whose weights the recipe saves. ``evaluate`` is called
+    with the EMA weights swapped in, on every process (it should use ``gather_for_metrics``).
+    """
+    optimizer = torch.optim.Adam(list(trainable.values()), lr=config.learning_rate, betas=ADAM_BETAS)
+    ema = EMA(trainable.items(), config.ema_decay)
+    start_step, losses, evaluations, earlier_seconds = _resume(config, trainable, ema, optimizer)
+    ddp_model, optimizer = accelerator.prepare(model, optimizer)
+    ddp_model.train()
+    num_micro = accelerator.gradient_accumulation_steps
+    progress = tqdm(total=config.steps, initial=start_step, disable=not accelerator.is_main_process, desc="training", dynamic_ncols=True)
+    started = time.time()
+    for step in range(start_step, config.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(step, config)
+        step_stats = torch.zeros(2, device=accelerator.device)  # L1 loss, MSE of the clamped output
+        for micro in range(num_micro):
+            batch = batches.micro_batch(step, micro, accelerator.process_index, num_micro, accelerator.num_processes)
+            lr, hr = batch.lr.to(accelerator.device), batch.hr.to(accelerator.device)
+            with accelerator.accumulate(ddp_model), accelerator.autocast():
+                sr = ddp_model(lr, task=batch.tasks).float()
+                loss = F.l1_loss(sr, hr)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and config.max_grad_norm:
+                    accelerator.clip_grad_norm_(list(trainable.values()), config.max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            step_stats += torch.stack([loss.detach(), F.mse_loss(sr.detach().clamp(0, 1), hr)]) / num_micro
+        ema.update()
+        mean_loss, mean_mse = accelerator.reduce(step_stats, reduction="mean").tolist()
+        batch_psnr = 10 * math.log10(1.0 / max(mean_mse, 1e-12))
+        losses.append((step + 1, mean_loss))
+        progress.update(1)
+        progress.set_postfix(loss=f"{mean_loss:.4f}", psnr=f"{batch_psnr:.2f}", lr=f"{learning_rate_at(step, config):.1e}")
+        accelerator.log({"train/l1": mean_loss, "train/psnr_rgb": batch_psnr, "train/lr": learning_rate_at(step, config)}, step=step + 1)
+        done = step + 1
+        if evaluate is not None and config.eval_every and (done % config.eval_every == 0 or done == config.steps):
+            evaluations.append({"step": done, **evaluate_with_ema(model, ema, evaluate)})
+            accelerator.log({f"val/{k}": v for k, v in evaluations[-1].items() if k != "step"}, step=done)
+            if accelerator.is_main_process:
+                progress.write(f"step {done}: " + ", ".join(f"{k} {v:.3f}" for k, v in evaluations[-1].items() if k != "step"))
+        if done % config.checkpoint_every == 0 or done == config.steps:
+            if accelerator.is_main_process:
+                save_checkpoint(
+                    config.output_dir,
+                    TrainingState(
+                        step=done,
+                        trainable={name: p for name, p in trainable.items()},
+                        ema=ema.shadow,
+                        optimizer=optimizer.state_dict(),
+                        extra={"ema_updates": ema.updates, "losses": losses, "evaluations": evaluations,
+                               "seconds": earlier_seconds + time.time() - started,
+                               "loop": asdict(config), "run": run_info or {}},
+                    ),
+                )
+            accelerator.wait_for_everyone()
+    progress.close()
+    return LoopResult(config.steps - start_step, start_step, earlier_seconds + time.time() - started, losses, evaluations), ema
+
+
+def evaluate_with_ema(model: nn.Module, ema: EMA, evaluate: Callable[[nn.Module], dict[str, float]]) -> dict[str, float]:
+    """Run ``evaluate`` with the EMA weights in place, then put the live weights back."""
+    backup = ema.copy_to_params()
+    was_training = model.training
+    model.eval()
+    try:
+        return evaluate(model)
+    finally:
+        ema.restore(backup)
+        model.train(was_training)
+
+
+def _resume(config: LoopConfig, trainable: dict[str, nn.Parameter], ema: EMA, optimizer: torch.optim.Optimizer):
+    """Load the newest checkpoint of ``output_dir`` when resuming; refuse to overwrite a run silently."""
+    found = list_checkpoints(config.output_dir)
+    if not config.resume:
+        if found:
+            raise FileExistsError(
+                f"{config.output_dir} already holds checkpoints (newest {found[-1].name}); pass --resume to continue "
+                "that run or choose another --output-dir."
+            )
+        return 0, [], [], 0.0
+    if not found:
+        raise FileNotFoundError(f"--resume: no checkpoint in {config.output_dir}; start without --resume.")
+    state = load_checkpoint(found[-1])
+    if set(state.trainable) != set(trainable):
+        raise ValueError(f"{found[-1]} holds other trainable tensors than this run (different --method or model?)")
+    with torch.no_grad():
+        for name, p in trainable.items():
+            p.copy_(state.trainable[name])
+    ema.shadow = {name: t.float() for name, t in state.ema.items()}
+    ema.updates = int(state.extra["ema_updates"])
+    optimizer.load_state_dict(state.optimizer)
+    if state.step > config.steps:
+        raise ValueError(f"{found[-1]} is at step {state.step}, past --steps {config.steps}")
+    losses = [tuple(x) for x in state.extra["losses"]]
+    return state.step, losses, list(state.extra["evaluations"]), float(state.extra["seconds"])
+
