@@ -1,60 +1,137 @@
-"""Model cards (``README.md`` with Hub metadata) for backbones and prompt packs."""
+"""Model cards (``README.md`` with Hub metadata) for backbones and prompt packs.
+
+A pack card declares the pack an ``adapter`` of its ``base_model`` with ``library_name:
+ucip-adapt`` and the tags ``ucip-prompt-pack`` and ``codec-<name>``, so the Hub lists it under its
+backbone and tag searches find it. Its measured PSNR-Y goes into ``model-index`` (as
+``EvalResult``) and, beside the baselines it was measured against, into a table. One card format
+serves a single pack and a repository of several packs in sub-folders.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub.errors import HFValidationError
+from huggingface_hub.utils import validate_repo_id
 
 from .atomic import atomic_write_text
 
 LIBRARY_NAME = "ucip-adapt"
+PACK_TAG = "ucip-prompt-pack"
+
+PackOnCard = tuple[str | None, Mapping[str, Any]]
+"""A pack as a card shows it: its sub-folder in the repository (``None`` at the root) and its metadata."""
 
 
-def pack_card(metadata: dict[str, Any]) -> ModelCard:
-    """Card of a prompt pack: an adapter of its base backbone, tagged with its codec."""
-    codec = metadata.get("codec", metadata.get("name", "unknown"))
+def hub_model_id(name: str | None) -> str | None:
+    """``name`` if it is a Hub repo id, ``None`` for a local path or nothing (a card must not name those)."""
+    if not name or name.count("/") != 1 or Path(name).exists():
+        return None
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return None
+    return name
+
+
+def pack_card(packs: Sequence[PackOnCard], repo_id: str | None = None) -> ModelCard:
+    """Card of one or several prompt packs (a repository with one pack per sub-folder)."""
+    if not packs:
+        raise ValueError("A pack card needs at least one pack.")
+    codecs = [_codec(meta) for _, meta in packs]
+    base_models = sorted({m for _, meta in packs if (m := hub_model_id(meta.get("base_model")))})
+    model_name = repo_id or f"ucip-prompt-pack-{'-'.join(codecs)}"
+    eval_results = [result for subfolder, meta in packs if (result := _psnr_result(subfolder, meta)) is not None]
     data = ModelCardData(
         library_name=LIBRARY_NAME,
-        base_model=metadata.get("base_model") or None,
-        tags=["ucip-prompt-pack", f"codec-{codec}", "super-resolution", "image-restoration"],
+        base_model=(base_models[0] if len(base_models) == 1 else base_models) or None,
+        tags=[PACK_TAG, *dict.fromkeys(f"codec-{c}" for c in codecs), "super-resolution", "image-restoration"],
         pipeline_tag="image-to-image",
+        model_name=model_name if eval_results else None,
+        eval_results=eval_results or None,
     )
     data.base_model_relation = "adapter"
+    title = f"UCIP prompt pack: {codecs[0]}" if len(packs) == 1 else f"UCIP prompt packs: {', '.join(codecs)}"
     lines = [
-        "---",
-        data.to_yaml(),
-        "---",
-        "",
-        f"# UCIP prompt pack: {metadata.get('name', codec)}",
-        "",
-        f"Basic prompts and coefficient heads that adapt a frozen UCIP x4 backbone to **{codec}** "
-        f"compressed inputs ({metadata.get('num_parameters', '?')} parameters). Nothing of the backbone is stored here.",
-        "",
-        f"- Base backbone: `{metadata.get('base_model') or 'a local backbone'}` (weights SHA-256 "
-        f"`{metadata.get('base_fingerprint', {}).get('weights', '?')[:16]}...`)",
-        f"- Levels trained on: {metadata.get('levels', 'not recorded')}",
-        "",
-        "```python",
-        "from ucip_adapt import UCIP",
-        f'model = UCIP.from_pretrained("{metadata.get("base_model") or "<base backbone>"}")',
-        'name = model.load_prompts("<this repo or folder>")',
-        "sr = model.upscale(lr, task=name)",
-        "```",
+        "---", data.to_yaml(), "---", "", f"# {title}", "",
+        "Basic prompts and coefficient heads that adapt a frozen UCIP x4 backbone to new compressed-image codecs, "
+        "a few tens of KB each. Nothing of the backbone is stored here; a pack only loads on the exact backbone "
+        "it was tuned on (ucip-adapt checks its fingerprint).",
     ]
+    for subfolder, meta in packs:
+        lines += ["", *_pack_section(subfolder, meta, repo_id, several=len(packs) > 1)]
     return ModelCard("\n".join(lines) + "\n")
 
 
-def write_pack_card(folder: str | Path, metadata: dict[str, Any]) -> Path:
-    """Write a pack's ``README.md`` into ``folder`` atomically."""
+def write_pack_card(folder: str | Path, metadata: Mapping[str, Any]) -> Path:
+    """Write the ``README.md`` of a single pack saved in ``folder`` atomically."""
     path = Path(folder) / "README.md"
-    atomic_write_text(path, str(pack_card(metadata)))
+    atomic_write_text(path, str(pack_card([(None, metadata)])))
     return path
 
 
-def backbone_card(config: Any, num_parameters: int, extra_markdown: str = "") -> ModelCard:
-    """Card of a UCIP backbone: what it is, its task slots and shape, and how to use it."""
+def _codec(metadata: Mapping[str, Any]) -> str:
+    return str(metadata.get("codec") or metadata.get("name") or "unknown")
+
+
+def _psnr(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The PSNR-Y measurements a tuning run records: ``after`` (with the pack), ``before``,
+    ``best_seen_task`` (the backbone's best own task, zero-shot) and ``bicubic``."""
+    psnr = metadata.get("psnr_y")
+    return psnr if isinstance(psnr, Mapping) else {}
+
+
+def _psnr_result(subfolder: str | None, metadata: Mapping[str, Any]) -> EvalResult | None:
+    after = _psnr(metadata).get("after")
+    if after is None:
+        return None
+    codec = _codec(metadata)
+    return EvalResult(
+        task_type="image-to-image",
+        task_name=f"x4 super-resolution of {codec}-compressed images" + (f" (pack in {subfolder}/)" if subfolder else ""),
+        dataset_type="held-out",
+        dataset_name=f"held-out split of {metadata.get('data', 'the tuning data')}",
+        dataset_args={"codec": codec, "levels": list(metadata.get("levels") or [])},
+        metric_type="psnr",
+        metric_name="PSNR-Y (dB)",
+        metric_value=round(float(after), 3),
+    )
+
+
+def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: str | None, *, several: bool) -> list[str]:
+    codec = _codec(metadata)
+    base = hub_model_id(metadata.get("base_model"))
+    weights_sha = str(metadata.get("base_fingerprint", {}).get("weights", "?"))[:16]
+    lines = [f"## {codec}" + (f" (`{subfolder}/`)" if subfolder else ""), ""] if several else []
+    lines += [
+        f"- Codec: **{codec}**, levels trained on: {metadata.get('levels', 'not recorded')}",
+        f"- Base backbone: `{base or 'a local backbone'}` (weights SHA-256 `{weights_sha}...`)",
+        f"- Parameters: {metadata.get('num_parameters', '?')}",
+    ]
+    psnr = _psnr(metadata)
+    if psnr.get("after") is not None:
+        lines += ["", f"Held-out PSNR-Y ({metadata.get('heldout_pairs', '?')} pairs, {metadata.get('data', 'tuning data')}):", "",
+                  "| method | PSNR-Y (dB) |", "| --- | --- |"]
+        if psnr.get("bicubic") is not None:
+            lines.append(f"| bicubic | {psnr['bicubic']:.2f} |")
+        if psnr.get("before") is not None:
+            lines.append(f"| backbone, its best own task (`{psnr.get('best_seen_task', '?')}`), zero-shot | {psnr['before']:.2f} |")
+        lines.append(f"| backbone + this pack | {psnr['after']:.2f} |")
+    where = f'"{repo_id or "<this repo or folder>"}"' + (f', subfolder="{subfolder}"' if subfolder else "")
+    lines += [
+        "", "```python", "from ucip_adapt import UCIP",
+        f'model = UCIP.from_pretrained("{base or "<base backbone>"}")',
+        f"name = model.load_prompts({where})",
+        "sr = model.upscale(lr, task=name)", "```",
+    ]
+    return lines
+
+
+def backbone_card(config: Any, num_parameters: int, extra_markdown: str = "", repo_id: str | None = None) -> ModelCard:
+    """Card of a UCIP backbone: what it is, its task slots and shape, and how to load it (from ``repo_id``)."""
     data = ModelCardData(
         library_name=LIBRARY_NAME,
         tags=["super-resolution", "image-restoration", "compressed-image-super-resolution", "ucip"],
@@ -79,7 +156,7 @@ def backbone_card(config: Any, num_parameters: int, extra_markdown: str = "") ->
         "",
         "```python",
         "from ucip_adapt import UCIP",
-        'model = UCIP.from_pretrained("<this repo or folder>")',
+        f'model = UCIP.from_pretrained("{repo_id or "<this repo or folder>"}")',
         f'sr = model.upscale(lr, task="{config.tasks[0]}")',
         "```",
     ]
