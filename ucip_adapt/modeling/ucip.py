@@ -18,13 +18,17 @@ from torch import Tensor
 from ..atomic import atomic_path
 from ..cards import backbone_card
 from ..config import UCIPConfig
-from ..hub import resolve_file
+from ..bundled import DEFAULT_BACKBONE_ID
+from ..hub import DOWNLOAD_KWARGS, resolve_file, resolve_folder
 from ..prompts.loader import PromptPackMixin
 from .network import UCIPNetwork
 from .routing import TaskRouting
 
 TaskSpec = Union[str, int, Sequence[Union[str, int]], Tensor, None]
 """A task name or slot index for the whole batch, or one per sample."""
+
+BACKBONE_FILES = (constants.CONFIG_NAME, constants.SAFETENSORS_SINGLE_FILE)
+"""What a backbone repository must hold: ``config.json`` and ``model.safetensors``."""
 
 PAD_MULTIPLE = 8
 """Inference pads inputs (reflect, bottom/right) to a multiple of this, as the release does."""
@@ -142,15 +146,19 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
 
     # -------------------------------------------------------------------- Hub
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: Union[str, Path], **kwargs: Any) -> "UCIP":
+    def from_pretrained(cls, pretrained_model_name_or_path: Union[str, Path] = DEFAULT_BACKBONE_ID, **kwargs: Any) -> "UCIP":
         """Load a backbone from a Hub repo id or a local folder written by ``save_pretrained``.
 
+        With no argument, the default backbone ``ucip-adapt/ucip-small-x4``. A repo id resolves
+        through the Hub, then its local cache, then the copy bundled with the package (see
+        :mod:`ucip_adapt.hub`); ``config.json`` and the weights always come from one revision.
         Loading is strict: every weight of the configured network must be present with its shape,
-        and nothing else may be in the file. Keyword arguments are those of the Hub mixin
-        (``revision``, ``token``, ``cache_dir``, ``local_files_only``, ``force_download``,
-        ``map_location``).
+        and nothing else may be in the file. Keyword arguments: ``revision``, ``token``,
+        ``cache_dir``, ``local_files_only``, ``force_download``, ``map_location``.
         """
-        model = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        download_kwargs = {key: kwargs.pop(key) for key in DOWNLOAD_KWARGS if key in kwargs}
+        folder = resolve_folder(pretrained_model_name_or_path, BACKBONE_FILES, **download_kwargs)
+        model = super().from_pretrained(folder, **kwargs)
         model.name_or_path = str(pretrained_model_name_or_path)
         return model
 
@@ -176,7 +184,16 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
         with atomic_path(save_directory / constants.SAFETENSORS_SINGLE_FILE) as tmp:
             save_file({k: v.contiguous() for k, v in self.backbone_state_dict().items()}, str(tmp), metadata={"format": "pt"})
 
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
+        """Create the Hub repo ``repo_id`` if needed and upload config, weights and a model card in one commit.
+
+        Keyword arguments are the Hub mixin's (``private``, ``token``, ``branch``, ``create_pr``,
+        ``commit_message``, ``model_card_kwargs``, ...). Returns the commit's URL.
+        """
+        card_kwargs = {"repo_id": repo_id, **(kwargs.pop("model_card_kwargs", None) or {})}
+        return super().push_to_hub(repo_id, model_card_kwargs=card_kwargs, **kwargs)
+
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
         """The backbone's card; ``model_card_kwargs={"extra_markdown": ...}`` appends a section."""
         num_params = sum(t.numel() for t in self.backbone_state_dict().values())
-        return backbone_card(self.config, num_params, kwargs.get("extra_markdown", ""))
+        return backbone_card(self.config, num_params, kwargs.get("extra_markdown", ""), repo_id=kwargs.get("repo_id"))
