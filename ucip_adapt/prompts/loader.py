@@ -1,7 +1,7 @@
 """The prompt-pack API of :class:`~ucip_adapt.UCIP`, shaped after diffusers' adapter loaders.
 
-``load_prompts`` / ``set_prompts`` / ``unload_prompts`` / ``list_prompts`` / ``save_prompts``
-manage named packs; ``add_prompts`` and ``train_only_prompts`` create a new task for training.
+``load_prompts`` / ``set_prompts`` / ``unload_prompts`` / ``list_prompts`` / ``save_prompts`` /
+``push_prompts_to_hub`` manage named packs; ``add_prompts`` and ``train_only_prompts`` create a new task for training.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from huggingface_hub import CommitInfo
 from torch import Tensor, nn
 
 from ..hub import resolve_file
 from ..cards import write_pack_card
 from .fingerprint import config_fingerprint, weights_fingerprint
 from .pack_file import DEFAULT_WEIGHT_NAME, PromptPack, PromptPackError, read_pack, write_pack
+from .sharing import push_pack
 
 
 class PromptPackMixin:
@@ -96,6 +98,17 @@ class PromptPackMixin:
         write_pack_card(save_path, pack.metadata)
         return file
 
+    def push_prompts_to_hub(
+        self, repo_id: str, adapter_name: str, *, metadata: Mapping[str, Any] | None = None, **push_kwargs: Any
+    ) -> CommitInfo:
+        """Upload pack ``adapter_name`` with a generated model card to the Hub repo ``repo_id`` (created if needed).
+
+        ``push_kwargs``: ``subfolder`` (several packs in one repo), ``weight_name``, ``private``,
+        ``token``, ``revision`` (branch), ``commit_message``, ``create_pr``; see
+        :func:`~ucip_adapt.prompts.sharing.push_pack`. Returns the commit's info.
+        """
+        return push_pack(self.get_prompt_pack(adapter_name, metadata), repo_id, **push_kwargs)
+
     def load_prompts(
         self,
         source: str | Path | Mapping[str, Tensor] | PromptPack,
@@ -113,7 +126,8 @@ class PromptPackMixin:
             adapter_name: the task name to use; default: the name recorded in the pack.
             weight_name, subfolder: which file of a folder or repo (several packs may share one).
             download_kwargs: ``revision``, ``token``, ``cache_dir``, ``local_files_only``,
-                ``force_download`` for Hub ids.
+                ``force_download`` for Hub ids, which resolve through the Hub, its local cache,
+                then a bundled copy (see :mod:`ucip_adapt.hub`).
 
         Raises:
             PromptPackError: the pack was made for another backbone (config or weights differ)
