@@ -49,12 +49,12 @@ def mirror(tmp_path_factory) -> dict:
     v1_commit = publish(mirrors, BACKBONE_ID, {f: root / "v1" / f for f in BACKBONE_FILES}, "backbone v1", tag="v1")
     publish(mirrors, BACKBONE_ID, {f: root / "v2" / f for f in BACKBONE_FILES}, "backbone v2")
     packs = {codec: tuned_pack(new, codec, root / codec) for codec in ("avif", "jxl")}
-    publish(mirrors, PACKS_ID, {f"{codec}/{name}": root / codec / name for codec in packs
-                                for name in ("prompt_pack.safetensors", "README.md")}, "avif and jxl packs")
+    packs_commit = publish(mirrors, PACKS_ID, {f"{codec}/{name}": root / codec / name for codec in packs
+                                               for name in ("prompt_pack.safetensors", "README.md")}, "avif and jxl packs")
     return {
         "root": root, "mirrors": mirrors, "v1_commit": v1_commit,
         "inputs": {
-            "backbone": BACKBONE_ID, "packs": PACKS_ID, "v1_commit": v1_commit, "v1_folder": str(root / "v1"),
+            "backbone": BACKBONE_ID, "packs": PACKS_ID, "v1_commit": v1_commit, "packs_commit": packs_commit, "v1_folder": str(root / "v1"),
             "empty_cache": str(root / "empty-cache"), "jxl_folder": str(root / "jxl"), "pulled": str(root / "pulled"),
         },
         "fingerprints": {"v1": weights_fingerprint(old.backbone_state_dict()), "v2": weights_fingerprint(new.backbone_state_dict()), **packs},
@@ -75,6 +75,12 @@ latest = UCIP.from_pretrained(inputs["backbone"])
 by_tag = UCIP.from_pretrained(inputs["backbone"], revision="v1")
 by_commit = UCIP.from_pretrained(inputs["backbone"], revision=inputs["v1_commit"])
 name = latest.load_prompts(inputs["packs"], subfolder="avif")
+pinned_pack = latest.load_prompts(inputs["packs"], subfolder="jxl", revision=inputs["packs_commit"], adapter_name="jxl_pinned")
+try:
+    UCIP.from_pretrained(inputs["backbone"], local_files_only=True, cache_dir=inputs["empty_cache"])
+    local_files_only = "downloaded"
+except Exception as exc:
+    local_files_only = type(exc).__name__
 try:
     by_tag.load_prompts(inputs["packs"], subfolder="avif")
     refusal = None
@@ -86,6 +92,7 @@ register_bundled("ucip-test/unpublished", inputs["v1_folder"])
 emit({
     "latest": fp(latest), "by_tag": fp(by_tag), "by_commit": fp(by_commit),
     "pack_name": name, "pack": weights_fingerprint(latest.prompt_state_dict(name)),
+    "pinned_pack": weights_fingerprint(latest.prompt_state_dict(pinned_pack)), "local_files_only": local_files_only,
     "refusal": refusal, "packs_after_refusal": by_tag.pack_names,
     "listed": [[p.path_in_repo, p.subfolder, p.weight_name, p.metadata["codec"]] for p in list_repo_packs(inputs["packs"])],
     "snapshot": sorted(os.listdir(snapshot)),
@@ -143,10 +150,12 @@ def test_latest_and_pinned_revisions(online, mirror):
     fps = mirror["fingerprints"]
     assert (online["latest"], online["by_tag"], online["by_commit"]) == (fps["v2"], fps["v1"], fps["v1"])
     assert online["snapshot"] == sorted(BACKBONE_FILES)
+    assert online["local_files_only"] == "LocalEntryNotFoundError", "local_files_only never downloads"
 
 
 def test_packs_in_subfolders_load_and_list(online, mirror):
     assert online["pack_name"] == "avif" and online["pack"] == mirror["fingerprints"]["avif"]
+    assert online["pinned_pack"] == mirror["fingerprints"]["jxl"]
     assert online["listed"] == [["avif/prompt_pack.safetensors", "avif", "prompt_pack.safetensors", "avif"],
                                 ["jxl/prompt_pack.safetensors", "jxl", "prompt_pack.safetensors", "jxl"]]
 
