@@ -1,0 +1,146 @@
+"""The trainer and recipes on real images: what trains, exact resume, DDP agreement, methods."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ucip_adapt import UCIP
+from ucip_adapt.config import preset
+from ucip_adapt.prompts import read_pack
+from ucip_adapt.training.launch import LaunchError, check_precision
+
+REPO = Path(__file__).resolve().parents[1]
+TUNE = REPO / "recipes" / "tune_prompts.py"
+
+
+@pytest.fixture(scope="module")
+def workspace(shared_dir, tmp_path_factory) -> Path:
+    """A tiny backbone, four Kodak photos (kodim06 is held out) and a shared degradation cache."""
+    root = tmp_path_factory.mktemp("training")
+    torch.manual_seed(0)
+    UCIP(preset("ucip-tiny")).save_pretrained(root / "backbone")
+    (root / "hr").mkdir()
+    for index in (3, 4, 5, 6):
+        shutil.copy(shared_dir / "data" / "eval" / "kodak24" / f"kodim{index:02d}.png", root / "hr")
+    return root
+
+
+def tune_command(workspace: Path, out: str, *extra: str) -> list[str]:
+    return [
+        "--codec", "avif", "--levels", "24", "--data", str(workspace / "hr"), "--backbone", str(workspace / "backbone"),
+        "--heldout-fraction", "0.25", "--max-eval-images", "1", "--steps", "6", "--batch-size", "4", "--patch-size", "24",
+        "--checkpoint-every", "2", "--cache-dir", str(workspace / "cache"), "--output-dir", str(workspace / out), *extra,
+    ]
+
+
+def run(args: list[str], launcher: list[str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    cmd = (launcher or [sys.executable]) + [str(TUNE)] + args
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, **kwargs)
+
+
+def checksums(state: dict[str, torch.Tensor]) -> dict[str, str]:
+    return {k: hashlib.sha256(v.contiguous().numpy().tobytes()).hexdigest() for k, v in state.items()}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(workspace) -> Path:
+    result = run(tune_command(workspace, "prompt-run"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "after tuning" in result.stdout and "prompt_pack.safetensors" in result.stdout
+    return workspace / "prompt-run"
+
+
+def test_prompt_tuning_changes_only_the_pack(workspace, uninterrupted):
+    backbone = UCIP.from_pretrained(workspace / "backbone")
+    before = checksums(backbone.backbone_state_dict())
+    pack = read_pack(uninterrupted / "final" / "prompt_pack.safetensors")
+    assert pack.metadata["codec"] == "avif" and pack.metadata["levels"] == [24] and pack.metadata["steps"] == 6
+    assert pack.metadata["psnr_y"]["after"] > 0 and pack.metadata["psnr_y"]["best_seen_task"] in backbone.tasks
+    backbone.load_prompts(uninterrupted / "final")  # fingerprint of the untouched backbone matches
+    assert checksums(backbone.backbone_state_dict()) == before
+    start = UCIP.from_pretrained(workspace / "backbone")
+    start.add_prompts("avif", init_from=pack.metadata["psnr_y"]["best_seen_task"])
+    initial = start.prompt_state_dict("avif")
+    changed = [k for k, v in pack.tensors.items() if not torch.equal(v, initial[k])]
+    assert len(changed) == len(pack.tensors)  # every pack tensor trained
+    checkpoint = sorted(uninterrupted.glob("checkpoint-*"))[-1]
+    stored = load_file(checkpoint / "trainable.safetensors")
+    assert stored and all(".prompt.packs.avif." in k for k in stored)  # no frozen tensor in checkpoints
+
+
+def test_kill_9_then_resume_reaches_the_same_pack(workspace, uninterrupted):
+    args = tune_command(workspace, "killed-run")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen([sys.executable, str(TUNE), *args], cwd=REPO, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list((workspace / "killed-run").glob("checkpoint-00000002")) and time.time() < deadline:
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (workspace / "killed-run" / "final").exists()
+    refused = run(args)
+    assert refused.returncode != 0 and "--resume" in refused.stderr
+    resumed = run(args + ["--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    first = read_pack(uninterrupted / "final" / "prompt_pack.safetensors").tensors
+    second = read_pack(workspace / "killed-run" / "final" / "prompt_pack.safetensors").tensors
+    for key in first:
+        torch.testing.assert_close(second[key], first[key], atol=1e-6, rtol=1e-5)
+
+
+def test_two_gloo_processes_agree_with_one(workspace, uninterrupted):
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517"]
+    result = run(tune_command(workspace, "ddp-run"), launcher=launcher, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    single = read_pack(uninterrupted / "final" / "prompt_pack.safetensors").tensors
+    ddp = read_pack(workspace / "ddp-run" / "final" / "prompt_pack.safetensors").tensors
+    for key in single:
+        torch.testing.assert_close(ddp[key], single[key], atol=1e-4, rtol=1e-3)
+
+
+def test_plain_num_processes_on_cpu_is_refused(workspace):
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
+                "--mixed_precision", "no", "--dynamo_backend", "no"]
+    result = run(tune_command(workspace, "refused-run"), launcher=launcher, timeout=300)
+    assert result.returncode != 0 and "--multi_gpu" in result.stderr
+
+
+def test_fp16_is_refused_on_cpu():
+    with pytest.raises(LaunchError, match="bf16"):
+        check_precision("fp16", use_cuda=False)
+    check_precision("bf16", use_cuda=False)
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_comparison_methods_write_loadable_outputs(workspace, method):
+    result = run(tune_command(workspace, f"{method}-run", "--method", method, "--steps", "2"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = workspace / f"{method}-run" / "final"
+    backbone = UCIP.from_pretrained(workspace / "backbone")
+    lr = torch.rand(1, 3, 16, 16)
+    if method == "lora":
+        from peft import PeftModel
+
+        assert (final / "adapter_config.json").is_file()
+        model = PeftModel.from_pretrained(backbone, final)
+        with torch.no_grad():
+            assert model(lr, task="jpeg").shape == (1, 3, 64, 64)
+    else:
+        model = UCIP.from_pretrained(final)
+        changed = [k for k, v in model.backbone_state_dict().items() if not torch.equal(v, backbone.backbone_state_dict()[k])]
+        assert len(changed) > 100  # the whole network trained
