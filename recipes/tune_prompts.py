@@ -21,8 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
-from ucip_adapt.codecs import get_codec
-from ucip_adapt.data import Degradation, degraded_pairs, load_hr_images, split_heldout
+from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations, split_heldout
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.args import add_training_flags, loop_config
 from ucip_adapt.training.batches import PatchBatches
@@ -45,17 +44,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lora-rank", type=int, default=8)
     parser.add_argument("--heldout-fraction", type=float, default=0.1, help="share of the images held out for PSNR before/after")
     parser.add_argument("--max-eval-images", type=int, default=60, help="held-out pairs scored per evaluation, at most")
-    add_training_flags(parser, steps=300, batch_size=8, patch_size=48, learning_rate=2e-3, checkpoint_every=100, eval_every=0)
+    add_training_flags(parser, steps=200, batch_size=8, patch_size=32, learning_rate=2e-3, checkpoint_every=100, eval_every=0)
     args = parser.parse_args(argv)
     args.output_dir = args.output_dir or f"outputs/tune-{args.codec}-{args.method}"
     return args
-
-
-def codec_levels(codec_name: str, levels: str | None) -> list:
-    codec = get_codec(codec_name)
-    if levels is None:
-        return list(codec.levels)
-    return [float(v) if "." in v else int(v) for v in levels.split(",")]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,13 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     backbone = UCIP.from_pretrained(args.backbone)
     if args.codec in backbone.tasks:
         raise SystemExit(f"{args.codec!r} is already a task of this backbone ({backbone.tasks}); prompt packs are for unseen codecs.")
-    levels = codec_levels(args.codec, args.levels)
+    degradations = [replace(d, task=args.codec) for d in parse_degradations([f"{args.codec}:{args.levels}" if args.levels else args.codec])]
+    levels = [d.level for d in degradations]
 
     hr_images = load_hr_images(args.data, cache_dir=args.cache_dir)
     train_hr, heldout_hr = split_heldout(hr_images, args.heldout_fraction)
     if len(heldout_hr) == 0 or len(train_hr) == 0:
         raise SystemExit(f"--heldout-fraction {args.heldout_fraction} leaves {len(train_hr)} training and {len(heldout_hr)} held-out images; change it.")
-    degradations = [Degradation(args.codec, level, task=args.codec) for level in levels]
     with accelerator.main_process_first():
         train_pairs = materialize_pairs(degraded_pairs(train_hr, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
                                         min_lr_size=args.patch_size)

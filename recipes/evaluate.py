@@ -1,0 +1,109 @@
+"""The quality table: PSNR-Y / SSIM-Y / bpp per set x codec x level, for bicubic, the backbone and packs.
+
+    python recipes/evaluate.py --data ../shared/data/eval/kodak24 ../shared/data/eval/set14 \
+        --vvc-bitstreams ../shared/data/vvc/eval/kodak24 ../shared/data/vvc/eval/set14 \
+        --packs ucip-adapt/ucip-small-x4-avif --out results/quality.json
+
+For a codec the backbone has seen, the backbone runs with that codec's own task. For an unseen
+codec, every seen task is tried and the best is reported with its name (zero-shot), and each pack
+made for that codec is scored too. Writes the JSON to ``--out`` and a Markdown table beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
+from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations
+from ucip_adapt.modeling.ucip import UCIP
+from ucip_adapt.training.evaluation import ImageScore, score_pairs
+from ucip_adapt.training.launch import make_accelerator
+from ucip_adapt.training.pairs import TrainingPair, materialize_pairs
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbone", default=DEFAULT_BACKBONE_ID)
+    parser.add_argument("--packs", nargs="*", default=[], help="prompt packs: files, folders or Hub ids")
+    parser.add_argument("--data", nargs="+", required=True, help="folders of HR images, one evaluation set each")
+    parser.add_argument("--vvc-bitstreams", nargs="*", default=None, help="per --data folder, its VVC bitstream folder")
+    parser.add_argument("--codecs", default=None, help="comma-separated (default: the backbone's tasks and the packs' codecs)")
+    parser.add_argument("--levels", default=None, help="comma-separated levels for every codec (default: each codec's four)")
+    parser.add_argument("--out", type=Path, required=True, help="JSON path; the Markdown table is written beside it")
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--num-proc", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def summarize(scores: list[ImageScore]) -> dict[str, float]:
+    return {"psnr_y": float(np.mean([s.psnr_y for s in scores])), "ssim_y": float(np.mean([s.ssim_y for s in scores]))}
+
+
+def evaluate_degradation(pairs: list[TrainingPair], model: UCIP, packs: list[str], accelerator) -> dict:
+    """All methods on the pairs of one (set, codec, level)."""
+    codec = pairs[0].codec
+    row: dict = {"images": len(pairs), "bpp": float(np.mean([p.bpp for p in pairs])), "bicubic": summarize(score_pairs(pairs))}
+    if codec in model.tasks:
+        row["backbone"] = summarize(score_pairs(pairs, model, codec, accelerator))
+    else:
+        tried = {task: summarize(score_pairs(pairs, model, task, accelerator)) for task in model.tasks}
+        best = max(tried, key=lambda task: tried[task]["psnr_y"])
+        row["zero_shot"] = {**tried[best], "task": best, "all": tried}
+    for pack in packs:
+        row[f"pack:{pack}"] = summarize(score_pairs(pairs, model, pack, accelerator))
+    return row
+
+
+def markdown(results: dict) -> str:
+    lines = ["| set | codec | level | bpp | bicubic | backbone / zero-shot (task) | packs |", "|---|---|---|---|---|---|---|"]
+    for key, row in results["rows"].items():
+        set_name, codec, level = key.split("|")
+        fmt = lambda m: f"{m['psnr_y']:.2f} / {m['ssim_y']:.4f}"  # noqa: E731
+        model = fmt(row["backbone"]) if "backbone" in row else f"{fmt(row['zero_shot'])} ({row['zero_shot']['task']})"
+        packs = "; ".join(f"{k[5:]}: {fmt(v)}" for k, v in row.items() if k.startswith("pack:")) or "-"
+        lines.append(f"| {set_name} | {codec} | {level} | {row['bpp']:.3f} | {fmt(row['bicubic'])} | {model} | {packs} |")
+    return "PSNR-Y (dB) / SSIM-Y, BT.601 Y, border 4.\n\n" + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    accelerator = make_accelerator(mixed_precision="no", gradient_accumulation_steps=1, project_dir=str(args.out.parent))
+    model = UCIP.from_pretrained(args.backbone).to(accelerator.device).eval()
+    packs = [model.load_prompts(source) for source in args.packs]
+    pack_codecs = {name: model.list_prompts()[name].get("codec", name) for name in packs}
+    codecs = args.codecs.split(",") if args.codecs else list(dict.fromkeys(model.tasks + list(pack_codecs.values())))
+    bitstreams = args.vvc_bitstreams or [None] * len(args.data)
+    if len(bitstreams) != len(args.data):
+        raise SystemExit("--vvc-bitstreams needs one folder per --data folder")
+    results: dict = {"backbone": args.backbone, "packs": {n: str(s) for n, s in zip(packs, args.packs)}, "rows": {}}
+    for folder, vvc in zip(args.data, bitstreams):
+        hr = load_hr_images(folder, cache_dir=args.cache_dir)
+        for codec in codecs:
+            template = str(Path(vvc)) + "/{folder}/qp{level}/{stem}.266" if codec == "vvc" and vvc else None
+            for spec in parse_degradations([f"{codec}:{args.levels}" if args.levels else codec]):
+                level = spec.level
+                with accelerator.main_process_first():
+                    pairs = materialize_pairs(degraded_pairs(hr, [replace(spec, pre_encoded=template)],
+                                                             cache_dir=args.cache_dir, num_proc=args.num_proc))
+                own_packs = [name for name, pack_codec in pack_codecs.items() if pack_codec == codec]
+                row = evaluate_degradation(pairs, model, own_packs, accelerator)
+                results["rows"][f"{Path(folder).name}|{codec}|{level}"] = row
+                if accelerator.is_main_process:
+                    print(f"{Path(folder).name} {codec} {level}: " + ", ".join(
+                        f"{k} {v['psnr_y']:.2f}" for k, v in row.items() if isinstance(v, dict)), flush=True)
+    if accelerator.is_main_process:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2))
+        args.out.with_suffix(".md").write_text(markdown(results))
+        print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

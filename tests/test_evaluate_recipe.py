@@ -1,0 +1,46 @@
+"""recipes/evaluate.py on real photos: seen codecs use their task, unseen ones zero-shot and packs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from ucip_adapt import UCIP
+from ucip_adapt.config import preset
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_quality_table(shared_dir, tmp_path):
+    torch.manual_seed(0)
+    backbone = UCIP(preset("ucip-tiny"))
+    backbone.save_pretrained(tmp_path / "backbone")
+    backbone = UCIP.from_pretrained(tmp_path / "backbone")
+    backbone.add_prompts("avif", init_from="webp", metadata={"codec": "avif", "levels": [24]})
+    backbone.save_prompts(tmp_path / "avif-pack", "avif")
+    (tmp_path / "set").mkdir()
+    for name in ("baby.png", "bird.png"):
+        shutil.copy(shared_dir / "data" / "eval" / "set5" / name, tmp_path / "set")
+    out = tmp_path / "results" / "quality.json"
+    cmd = [sys.executable, str(REPO / "recipes" / "evaluate.py"), "--backbone", str(tmp_path / "backbone"),
+           "--packs", str(tmp_path / "avif-pack"), "--data", str(tmp_path / "set"),
+           "--vvc-bitstreams", str(shared_dir / "data" / "vvc" / "eval" / "set5"),
+           "--codecs", "vvc,avif", "--levels", "37", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
+    result = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert set(rows) == {"set|vvc|37", "set|avif|37"}
+    vvc, avif = rows["set|vvc|37"], rows["set|avif|37"]
+    assert vvc["images"] == 2 and 0.05 < vvc["bpp"] < 3 and "backbone" in vvc and "zero_shot" not in vvc
+    assert 20 < vvc["bicubic"]["psnr_y"] < 40 and 0 < vvc["bicubic"]["ssim_y"] <= 1
+    assert avif["zero_shot"]["task"] in ("jpeg", "hevc", "vvc", "webp") and len(avif["zero_shot"]["all"]) == 4
+    assert avif["zero_shot"]["psnr_y"] == max(v["psnr_y"] for v in avif["zero_shot"]["all"].values())
+    assert avif["pack:avif"]["psnr_y"] == avif["zero_shot"]["all"]["webp"]["psnr_y"]  # an untrained pack = its start
+    table = out.with_suffix(".md").read_text()
+    assert "| set | avif | 37 |" in table and "avif: " in table
