@@ -13,21 +13,23 @@ import torch
 from torch import Tensor
 
 
-def axial_shift_sample(x: Tensor, offset: Tensor, dim: int) -> Tensor:
+def axial_shift_sample(x: Tensor, offset: Tensor, dim: int, start: int = 0) -> Tensor:
     """Sample ``x`` at ``position + offset`` along ``dim``, linearly interpolated, zero outside.
 
     Args:
         x: features ``[B, H, W, C]`` (channels last).
-        offset: per-pixel, per-channel shifts in pixels, same shape as ``x``; any real value.
+        offset: per-pixel, per-channel shifts in pixels, shaped like ``x`` or, along ``dim``, covering
+            only positions ``start .. start + offset.shape[dim]`` (a band of output rows sampled
+            from the whole of ``x``, as tiled inference does); any real value.
         dim: 1 to shift along the height (vertical), 2 along the width (horizontal).
+        start: the position of the first output along ``dim``.
 
     Returns:
-        Tensor shaped like ``x``; differentiable with respect to ``x`` and ``offset``.
+        Tensor shaped like ``offset``; differentiable with respect to ``x`` and ``offset``.
     """
-    size = x.shape[dim]
     grid_shape = [1, 1, 1, 1]
-    grid_shape[dim] = size
-    position = torch.arange(size, device=x.device, dtype=offset.dtype).view(grid_shape) + offset
+    grid_shape[dim] = offset.shape[dim]
+    position = torch.arange(start, start + offset.shape[dim], device=x.device, dtype=offset.dtype).view(grid_shape) + offset
     lower = position.floor()
     upper_weight = position - lower
     lower_index = lower.long()

@@ -18,6 +18,16 @@ def conv_nhwc(conv: nn.Conv2d, x: Tensor) -> Tensor:
     return conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
+def conv_nhwc_rows(conv: nn.Conv2d, x: Tensor, rows: slice) -> Tensor:
+    """``conv_nhwc(conv, x)[:, rows]``, computed from only the input rows it depends on.
+
+    The conv must keep the size (stride 1, padding = kernel // 2): its padding rows are the halo.
+    """
+    halo = conv.padding[0]
+    start, stop = max(rows.start - halo, 0), min(rows.stop + halo, x.shape[1])
+    return conv_nhwc(conv, x[:, start:stop])[:, rows.start - start : rows.stop - start]
+
+
 class OffsetPredictor(nn.Module):
     """Sampling offsets from the features and the prompt: LayerNorm(concat) -> Linear.
 
@@ -64,10 +74,24 @@ class AxialDeformableMixer(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: Tensor, offset_x: Tensor, offset_y: Tensor) -> Tensor:
-        horizontal = self.mix_x(axial_shift_sample(x, offset_x, dim=2))
-        vertical = self.mix_y(axial_shift_sample(x, offset_y, dim=1))
-        local = conv_nhwc(self.local, x)
-        weights = self.fusion((horizontal + vertical + local).mean(dim=(1, 2)))
+        branches = self.branches(x, offset_x, offset_y)
+        return self.fuse(branches, self.fusion(sum(branches).mean(dim=(1, 2))))
+
+    def branches(self, x: Tensor, offset_x: Tensor, offset_y: Tensor, top: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+        """The horizontal, vertical and local branches of the output rows ``top .. top + len(offsets)``.
+
+        ``x`` is always the whole (normalised) image, the offsets are those rows' own; tiled
+        inference computes a band of rows at a time this way.
+        """
+        rows = slice(top, top + offset_x.shape[1])
+        horizontal = self.mix_x(axial_shift_sample(x[:, rows], offset_x, dim=2))
+        vertical = self.mix_y(axial_shift_sample(x, offset_y, dim=1, start=top))
+        local = conv_nhwc_rows(self.local, x, rows)
+        return horizontal, vertical, local
+
+    def fuse(self, branches: tuple[Tensor, Tensor, Tensor], weights: Tensor) -> Tensor:
+        """Weighted sum of the branches with the fusion ``weights`` of the whole image, projected."""
+        horizontal, vertical, local = branches
         mixed = horizontal * weights[..., 0] + vertical * weights[..., 1] + local * weights[..., 2]
         return self.proj(mixed)
 
@@ -93,11 +117,13 @@ class PromptSPADE(nn.Module):
         self.gamma = nn.Conv2d(hidden, dim, 3, padding=1)
         self.beta = nn.Conv2d(hidden, dim, 3, padding=1)
 
-    def forward(self, x: Tensor, prompt_nchw: Tensor) -> Tensor:
+    def forward(self, x: Tensor, prompt_nchw: Tensor, stats: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """``stats``: the instance-norm ``(variance, mean)`` ``[B, 1, 1, C]`` of the whole image, when
+        ``x`` is only a band of its rows (tiled inference); by default they come from ``x``."""
         hidden = F.relu(self.shared(prompt_nchw))
         gamma = self.gamma(hidden).permute(0, 2, 3, 1)
         beta = self.beta(hidden).permute(0, 2, 3, 1)
-        var, mean = torch.var_mean(x, dim=(1, 2), keepdim=True, correction=0)
+        var, mean = torch.var_mean(x, dim=(1, 2), keepdim=True, correction=0) if stats is None else stats
         normalized = (x - mean) * torch.rsqrt(var + 1e-5)
         return torch.addcmul(beta, normalized, 1 + gamma)
 
