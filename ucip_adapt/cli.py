@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-COMMANDS = ["convert_official", "push", "pull"]
+COMMANDS = ["convert_official", "push", "pull", "upscale"]
 """Modules under ``ucip_adapt.commands``, one per subcommand."""
 
 

@@ -1,0 +1,122 @@
+"""The inference engine: decoded images in, x4 images out, on any device, in bounded memory.
+
+Images of one size run together as a batch (each sample with its own task; UCIP's statistics are
+per sample, so batching changes nothing). A batch or image larger than ``tile_pixels`` LR pixels
+runs by row bands (``banded.forward_banded``), which gives the whole-image result in bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..modeling.ucip import PAD_MULTIPLE, UCIP
+from .banded import Progress, count_steps, forward_banded
+
+DEFAULT_TILE_PIXELS = 256 * 256
+"""LR pixels run at once: up to this a batch runs whole, beyond it by bands of this many pixels.
+With ucip-small on CPU, 3840x2160 outputs then peak near 1.7 GB of RSS (docs/upscale.md)."""
+
+DEFAULT_MAX_BATCH = 8
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``; ValueError if unavailable."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is visible to PyTorch here; use --device cpu or auto.")
+    return torch.device(name)
+
+
+@dataclass
+class Upscaler:
+    """Runs ``model`` on RGB uint8 images.
+
+    Attributes:
+        model: the backbone, with any prompt packs loaded; moved to ``device`` in eval mode.
+        device: where to compute.
+        dtype: ``torch.float32``, or ``torch.bfloat16`` to compute matrix products and
+            convolutions in bfloat16 under autocast (normalisations stay float32).
+        tile_pixels: the LR pixel count above which a batch runs by row bands of that size.
+        max_batch: the most images per batch.
+    """
+
+    model: UCIP
+    device: torch.device = torch.device("cpu")
+    dtype: torch.dtype = torch.float32
+    tile_pixels: int = DEFAULT_TILE_PIXELS
+    max_batch: int = DEFAULT_MAX_BATCH
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES.values():
+            raise ValueError(f"dtype must be one of {list(DTYPES.values())}, got {self.dtype}")
+        if self.tile_pixels < 1 or self.max_batch < 1:
+            raise ValueError(f"tile_pixels and max_batch must be positive, got {self.tile_pixels} and {self.max_batch}")
+        self.model = self.model.to(self.device).eval()
+
+    def is_tiled(self, height: int, width: int, batch: int = 1) -> bool:
+        """Whether a batch of this LR size runs by bands."""
+        return batch * _padded(height) * _padded(width) > self.tile_pixels
+
+    def steps(self, height: int, width: int, batch: int = 1) -> int:
+        """Progress steps :meth:`upscale` reports for a tiled batch of this LR size (0 when whole)."""
+        if not self.is_tiled(height, width, batch):
+            return 0
+        return count_steps(self.model, _padded(height), _padded(width), batch, self.tile_pixels)
+
+    @torch.inference_mode()
+    def upscale(self, images: Sequence[np.ndarray], tasks: Sequence[str | int], progress: Progress | None = None) -> list[np.ndarray]:
+        """x4 versions (uint8 ``[4H, 4W, 3]``) of same-size RGB uint8 ``[H, W, 3]`` images, one task each."""
+        shapes = {image.shape for image in images}
+        if len(shapes) != 1:
+            raise ValueError(f"A batch holds images of one size, got {sorted(shapes)}")
+        height, width = images[0].shape[:2]
+        lr = torch.from_numpy(np.stack(images)).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+        routing = self.model.route(list(tasks), len(images))
+        padded = _pad_for_inference(lr)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
+            if self.is_tiled(height, width, len(images)):
+                sr = forward_banded(self.model, padded, routing, self.tile_pixels, progress)
+            else:
+                sr = self.model.forward_routed(padded, routing)
+        scale = self.model.config.scale
+        sr = sr[..., : height * scale, : width * scale].float().clamp_(0, 1).mul_(255).round_()
+        return list(sr.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+
+
+def plan_batches(sizes: Sequence[tuple[int, int] | None], tile_pixels: int, max_batch: int) -> list[list[int]]:
+    """Indices of ``sizes`` grouped into batches of equal, known size within ``tile_pixels`` and
+    ``max_batch``; unknown sizes and large images get a batch of their own. Order: by size."""
+    batches: list[list[int]] = []
+    by_size: dict[tuple[int, int], list[int]] = {}
+    for index, size in enumerate(sizes):
+        if size is None:
+            batches.append([index])
+        else:
+            by_size.setdefault(size, []).append(index)
+    for (width, height), indices in sorted(by_size.items()):
+        per_batch = max(1, min(max_batch, tile_pixels // (_padded(width) * _padded(height))))
+        batches += [indices[i : i + per_batch] for i in range(0, len(indices), per_batch)]
+    return batches
+
+
+def _padded(size: int) -> int:
+    return size + (-size % PAD_MULTIPLE)
+
+
+def _pad_for_inference(lr: Tensor) -> Tensor:
+    """Reflect-pad bottom/right to a multiple of ``PAD_MULTIPLE``, exactly as ``UCIP.upscale`` does."""
+    height, width = lr.shape[-2:]
+    pad_h, pad_w = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
+    if not (pad_h or pad_w):
+        return lr
+    mode = "reflect" if min(height, width) > max(pad_h, pad_w) else "replicate"
+    return F.pad(lr, (0, pad_w, 0, pad_h), mode=mode)
