@@ -6,17 +6,14 @@ from collections.abc import Sequence
 
 from huggingface_hub.errors import HfHubHTTPError
 
+from ..bundled import DEFAULT_BACKBONE_ID
 from ..modeling.ucip import UCIP
 
-DEFAULT_BACKBONE = "ucip-adapt/ucip-small-x4"
-"""The bundled backbone (Hub id), trained on the seen codecs jpeg, hevc, vvc and webp."""
+DEFAULT_BACKBONE = DEFAULT_BACKBONE_ID
+"""The bundled backbone (Hub id ``ucip-adapt/ucip-small-x4``), trained on the seen codecs jpeg, hevc, vvc and webp."""
 
-DEFAULT_PROMPT_PACKS: tuple[str, ...] = (
-    "ucip-adapt/ucip-small-x4-avif",
-    "ucip-adapt/ucip-small-x4-jxl",
-    "ucip-adapt/ucip-small-x4-jpeg2000",
-)
-"""The bundled packs of ``DEFAULT_BACKBONE`` for unseen codecs; loaded with it by default."""
+DEFAULT_PROMPT_PACKS: tuple[str, ...] = tuple(f"{DEFAULT_BACKBONE}-{codec}" for codec in ("avif", "jxl", "jpeg2000"))
+"""The bundled packs of ``DEFAULT_BACKBONE`` for unseen codecs (``...-avif``, ``-jxl``, ``-jpeg2000``); loaded with it by default."""
 
 
 def load_model(backbone: str | None = None, prompts: Sequence[str] | None = None) -> UCIP:
