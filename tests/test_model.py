@@ -136,3 +136,11 @@ def test_truncated_weights_are_refused(tiny, tmp_path):
     weights.write_bytes(weights.read_bytes()[:1000])
     with pytest.raises(ValueError, match="truncated or corrupt"):
         UCIP.from_pretrained(tmp_path)
+
+
+def test_axial_sampling_keeps_positions_exact_in_bf16():
+    """bf16 cannot represent 257.5: positions must be computed in float32 under autocast."""
+    x = torch.arange(300, dtype=torch.float32).view(1, 1, 300, 1)
+    offset = torch.full((1, 1, 300, 1), 0.5, dtype=torch.bfloat16)
+    sampled = axial_shift_sample(x, offset, dim=2)
+    assert sampled[0, 0, 257, 0].item() == 257.5

@@ -29,7 +29,9 @@ def axial_shift_sample(x: Tensor, offset: Tensor, dim: int, start: int = 0) -> T
     """
     grid_shape = [1, 1, 1, 1]
     grid_shape[dim] = offset.shape[dim]
-    position = torch.arange(start, start + offset.shape[dim], device=x.device, dtype=offset.dtype).view(grid_shape) + offset
+    # Positions in at least float32, even under bf16 autocast: bf16 cannot tell pixel 200 from pixel 201.
+    dtype = torch.promote_types(offset.dtype, torch.float32)
+    position = torch.arange(start, start + offset.shape[dim], device=x.device, dtype=dtype).view(grid_shape) + offset.to(dtype)
     lower = position.floor()
     upper_weight = position - lower
     lower_index = lower.long()
