@@ -107,11 +107,7 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
     def upscale(self, lr: Tensor, task: TaskSpec = None) -> Tensor:
         """Inference as the release runs it: reflect-pad to a multiple of 8, run, crop, clamp to [0, 1]."""
         height, width = lr.shape[-2:]
-        pad_h, pad_w = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
-        if pad_h or pad_w:
-            mode = "reflect" if min(height, width) > max(pad_h, pad_w) else "replicate"
-            lr = F.pad(lr, (0, pad_w, 0, pad_h), mode=mode)
-        sr = self(lr, task)
+        sr = self(pad_for_inference(lr), task)
         scale = self.config.scale
         return sr[..., : height * scale, : width * scale].clamp_(0, 1)
 
@@ -197,3 +193,14 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
         """The backbone's card; ``model_card_kwargs={"extra_markdown": ...}`` appends a section."""
         num_params = sum(t.numel() for t in self.backbone_state_dict().values())
         return backbone_card(self.config, num_params, kwargs.get("extra_markdown", ""), repo_id=kwargs.get("repo_id"))
+
+
+def pad_for_inference(lr: Tensor) -> Tensor:
+    """Reflect-pad bottom/right to a multiple of ``PAD_MULTIPLE`` (replicate when the image is too
+    small to reflect), as the release's test code does."""
+    height, width = lr.shape[-2:]
+    pad_h, pad_w = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
+    if not (pad_h or pad_w):
+        return lr
+    mode = "reflect" if min(height, width) > max(pad_h, pad_w) else "replicate"
+    return F.pad(lr, (0, pad_w, 0, pad_h), mode=mode)

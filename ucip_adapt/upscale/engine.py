@@ -12,10 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import Tensor
 
-from ..modeling.ucip import PAD_MULTIPLE, UCIP
+from ..modeling.ucip import PAD_MULTIPLE, UCIP, pad_for_inference
 from .banded import Progress, count_steps, forward_banded
 
 DEFAULT_TILE_PIXELS = 256 * 256
@@ -81,7 +79,7 @@ class Upscaler:
         height, width = images[0].shape[:2]
         lr = torch.from_numpy(np.stack(images)).to(self.device).permute(0, 3, 1, 2).float().div_(255)
         routing = self.model.route(list(tasks), len(images))
-        padded = _pad_for_inference(lr)
+        padded = pad_for_inference(lr)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
             if self.is_tiled(height, width, len(images)):
                 sr = forward_banded(self.model, padded, routing, self.tile_pixels, progress)
@@ -112,11 +110,3 @@ def _padded(size: int) -> int:
     return size + (-size % PAD_MULTIPLE)
 
 
-def _pad_for_inference(lr: Tensor) -> Tensor:
-    """Reflect-pad bottom/right to a multiple of ``PAD_MULTIPLE``, exactly as ``UCIP.upscale`` does."""
-    height, width = lr.shape[-2:]
-    pad_h, pad_w = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
-    if not (pad_h or pad_w):
-        return lr
-    mode = "reflect" if min(height, width) > max(pad_h, pad_w) else "replicate"
-    return F.pad(lr, (0, pad_w, 0, pad_h), mode=mode)
