@@ -18,12 +18,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
 from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.evaluation import ImageScore, score_pairs
 from ucip_adapt.training.launch import make_accelerator
+from ucip_adapt.training.methods import TUNING_RECORD
 from ucip_adapt.training.pairs import TrainingPair, materialize_pairs
 
 
@@ -31,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE_ID)
     parser.add_argument("--packs", nargs="*", default=[], help="prompt packs: files, folders or Hub ids")
+    parser.add_argument("--compare", nargs="*", default=[], type=Path,
+                        help="outputs of tune_prompts.py --method lora/full (folders holding tuning.json), scored on their codec")
     parser.add_argument("--data", nargs="+", required=True, help="folders of HR images, one evaluation set each")
     parser.add_argument("--vvc-bitstreams", nargs="*", default=None, help="per --data folder, its VVC bitstream folder")
     parser.add_argument("--codecs", default=None, help="comma-separated (default: the backbone's tasks and the packs' codecs)")
@@ -45,7 +49,20 @@ def summarize(scores: list[ImageScore]) -> dict[str, float]:
     return {"psnr_y": float(np.mean([s.psnr_y for s in scores])), "ssim_y": float(np.mean([s.ssim_y for s in scores]))}
 
 
-def evaluate_degradation(pairs: list[TrainingPair], model: UCIP, packs: list[str], accelerator) -> dict:
+def load_comparison(folder: Path, backbone: str, device) -> tuple[str, dict, torch.nn.Module]:
+    """A LoRA adapter (on a fresh copy of the backbone) or a fine-tuned backbone, with its record."""
+    record = json.loads((folder / TUNING_RECORD).read_text())
+    if record["method"] == "lora":
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(UCIP.from_pretrained(backbone), folder)
+    else:
+        model = UCIP.from_pretrained(folder)
+    return f"{record['method']}:{record['codec']}", record, model.to(device).eval()
+
+
+def evaluate_degradation(pairs: list[TrainingPair], model: UCIP, packs: list[str], accelerator,
+                         comparisons: list[tuple[str, dict, torch.nn.Module]] = ()) -> dict:
     """All methods on the pairs of one (set, codec, level)."""
     codec = pairs[0].codec
     row: dict = {"images": len(pairs), "bpp": float(np.mean([p.bpp for p in pairs])), "bicubic": summarize(score_pairs(pairs))}
@@ -57,16 +74,19 @@ def evaluate_degradation(pairs: list[TrainingPair], model: UCIP, packs: list[str
         row["zero_shot"] = {**tried[best], "task": best, "all": tried}
     for pack in packs:
         row[f"pack:{pack}"] = summarize(score_pairs(pairs, model, pack, accelerator))
+    for label, record, compared in comparisons:
+        row[label] = summarize(score_pairs(pairs, compared, record["task"], accelerator))
     return row
 
 
 def markdown(results: dict) -> str:
-    lines = ["| set | codec | level | bpp | bicubic | backbone / zero-shot (task) | packs |", "|---|---|---|---|---|---|---|"]
+    lines = ["| set | codec | level | bpp | bicubic | backbone / zero-shot (task) | packs, lora, full |", "|---|---|---|---|---|---|---|"]
     for key, row in results["rows"].items():
         set_name, codec, level = key.split("|")
         fmt = lambda m: f"{m['psnr_y']:.2f} / {m['ssim_y']:.4f}"  # noqa: E731
         model = fmt(row["backbone"]) if "backbone" in row else f"{fmt(row['zero_shot'])} ({row['zero_shot']['task']})"
-        packs = "; ".join(f"{k[5:]}: {fmt(v)}" for k, v in row.items() if k.startswith("pack:")) or "-"
+        packs = "; ".join(f"{k.replace('pack:', '')}: {fmt(v)}" for k, v in row.items()
+                          if k.startswith(("pack:", "lora:", "full:"))) or "-"
         lines.append(f"| {set_name} | {codec} | {level} | {row['bpp']:.3f} | {fmt(row['bicubic'])} | {model} | {packs} |")
     return "PSNR-Y (dB) / SSIM-Y, BT.601 Y, border 4.\n\n" + "\n".join(lines) + "\n"
 
@@ -77,11 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     model = UCIP.from_pretrained(args.backbone).to(accelerator.device).eval()
     packs = [model.load_prompts(source) for source in args.packs]
     pack_codecs = {name: model.list_prompts()[name].get("codec", name) for name in packs}
-    codecs = args.codecs.split(",") if args.codecs else list(dict.fromkeys(model.tasks + list(pack_codecs.values())))
+    comparisons = [load_comparison(folder, args.backbone, accelerator.device) for folder in args.compare]
+    compared_codecs = [record["codec"] for _, record, _ in comparisons]
+    codecs = args.codecs.split(",") if args.codecs else list(dict.fromkeys(model.tasks + list(pack_codecs.values()) + compared_codecs))
     bitstreams = args.vvc_bitstreams or [None] * len(args.data)
     if len(bitstreams) != len(args.data):
         raise SystemExit("--vvc-bitstreams needs one folder per --data folder")
-    results: dict = {"backbone": args.backbone, "packs": {n: str(s) for n, s in zip(packs, args.packs)}, "rows": {}}
+    results: dict = {"backbone": args.backbone, "packs": {n: str(s) for n, s in zip(packs, args.packs)},
+                     "compare": {label: str(folder) for (label, _, _), folder in zip(comparisons, args.compare)}, "rows": {}}
     for folder, vvc in zip(args.data, bitstreams):
         hr = load_hr_images(folder, cache_dir=args.cache_dir)
         for codec in codecs:
@@ -92,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                     pairs = materialize_pairs(degraded_pairs(hr, [replace(spec, pre_encoded=template)],
                                                              cache_dir=args.cache_dir, num_proc=args.num_proc))
                 own_packs = [name for name, pack_codec in pack_codecs.items() if pack_codec == codec]
-                row = evaluate_degradation(pairs, model, own_packs, accelerator)
+                own_comparisons = [c for c in comparisons if c[1]["codec"] == codec]
+                row = evaluate_degradation(pairs, model, own_packs, accelerator, own_comparisons)
                 results["rows"][f"{Path(folder).name}|{codec}|{level}"] = row
                 if accelerator.is_main_process:
                     print(f"{Path(folder).name} {codec} {level}: " + ", ".join(

@@ -13,6 +13,7 @@ import torch
 
 from ucip_adapt import UCIP
 from ucip_adapt.config import preset
+from ucip_adapt.training.methods import write_tuning_record
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,12 +25,15 @@ def test_quality_table(shared_dir, tmp_path):
     backbone = UCIP.from_pretrained(tmp_path / "backbone")
     backbone.add_prompts("avif", init_from="webp", metadata={"codec": "avif", "levels": [24]})
     backbone.save_prompts(tmp_path / "avif-pack", "avif")
+    backbone.unload_prompts("avif")
+    backbone.save_pretrained(tmp_path / "full-avif")  # stands in for a fine-tuned backbone: same weights
+    write_tuning_record(tmp_path / "full-avif", {"codec": "avif"}, method="full", task="hevc")
     (tmp_path / "set").mkdir()
     for name in ("baby.png", "bird.png"):
         shutil.copy(shared_dir / "data" / "eval" / "set5" / name, tmp_path / "set")
     out = tmp_path / "results" / "quality.json"
     cmd = [sys.executable, str(REPO / "recipes" / "evaluate.py"), "--backbone", str(tmp_path / "backbone"),
-           "--packs", str(tmp_path / "avif-pack"), "--data", str(tmp_path / "set"),
+           "--packs", str(tmp_path / "avif-pack"), "--compare", str(tmp_path / "full-avif"), "--data", str(tmp_path / "set"),
            "--vvc-bitstreams", str(shared_dir / "data" / "vvc" / "eval" / "set5"),
            "--codecs", "vvc,avif", "--levels", "37", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
     result = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -42,5 +46,7 @@ def test_quality_table(shared_dir, tmp_path):
     assert avif["zero_shot"]["task"] in ("jpeg", "hevc", "vvc", "webp") and len(avif["zero_shot"]["all"]) == 4
     assert avif["zero_shot"]["psnr_y"] == max(v["psnr_y"] for v in avif["zero_shot"]["all"].values())
     assert avif["pack:avif"]["psnr_y"] == avif["zero_shot"]["all"]["webp"]["psnr_y"]  # an untrained pack = its start
+    assert avif["full:avif"] == avif["zero_shot"]["all"]["hevc"]
+    assert "full:avif" not in vvc
     table = out.with_suffix(".md").read_text()
     assert "| set | avif | 37 |" in table and "avif: " in table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -137,6 +138,7 @@ def test_comparison_methods_write_loadable_outputs(workspace, method):
         from peft import PeftModel
 
         assert (final / "adapter_config.json").is_file()
+        assert json.loads((final / "tuning.json").read_text())["task"] in backbone.tasks
         model = PeftModel.from_pretrained(backbone, final)
         with torch.no_grad():
             assert model(lr, task="jpeg").shape == (1, 3, 64, 64)

@@ -110,10 +110,12 @@ def train(
         accelerator.log({"train/l1": mean_loss, "train/psnr_rgb": batch_psnr, "train/lr": learning_rate_at(step, config)}, step=step + 1)
         done = step + 1
         if evaluate is not None and config.eval_every and (done % config.eval_every == 0 or done == config.steps):
-            evaluations.append({"step": done, **evaluate_with_ema(model, ema, evaluate)})
-            accelerator.log({f"val/{k}": v for k, v in evaluations[-1].items() if k != "step"}, step=done)
+            seconds = earlier_seconds + time.time() - started
+            scores = evaluate_with_ema(model, ema, evaluate)
+            evaluations.append({"step": done, "seconds": seconds, **scores})
+            accelerator.log({f"val/{k}": v for k, v in scores.items()}, step=done)
             if accelerator.is_main_process:
-                progress.write(f"step {done}: " + ", ".join(f"{k} {v:.3f}" for k, v in evaluations[-1].items() if k != "step"))
+                progress.write(f"step {done} ({seconds:.0f} s): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
         if done % config.checkpoint_every == 0 or done == config.steps:
             if accelerator.is_main_process:
                 save_checkpoint(

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from torch import nn
 
+from ..atomic import atomic_write_text
 from ..modeling.ucip import UCIP
 
 METHODS = ("prompt", "lora", "full")
@@ -54,6 +56,7 @@ def setup_method(method: str, backbone: UCIP, codec: str, init_from: str, *, lor
 
         def save_lora(out: Path, metadata: dict[str, Any]) -> Path:
             peft_model.save_pretrained(out)
+            write_tuning_record(out, metadata, method="lora", task=init_from)
             return out / "adapter_model.safetensors"
 
         return MethodSetup(peft_model, trainable, init_from, save_lora)
@@ -63,7 +66,16 @@ def setup_method(method: str, backbone: UCIP, codec: str, init_from: str, *, lor
 
         def save_full(out: Path, metadata: dict[str, Any]) -> Path:
             backbone.save_pretrained(out)
+            write_tuning_record(out, metadata, method="full", task=init_from)
             return out / "model.safetensors"
 
         return MethodSetup(backbone, trainable, init_from, save_full)
     raise ValueError(f"--method must be one of {METHODS}, got {method!r}")
+
+
+TUNING_RECORD = "tuning.json"
+"""Beside a LoRA adapter or a fine-tuned backbone: the codec, the method and the task it runs with."""
+
+
+def write_tuning_record(folder: Path, metadata: dict[str, Any], *, method: str, task: str) -> None:
+    atomic_write_text(Path(folder) / TUNING_RECORD, json.dumps({**metadata, "method": method, "task": task}, indent=2))
