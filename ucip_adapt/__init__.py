@@ -13,9 +13,10 @@ _LAZY = {
     "UCIP": "ucip_adapt.modeling.ucip",
     "UCIPConfig": "ucip_adapt.config",
     "PRESETS": "ucip_adapt.config",
+    "list_repo_packs": "ucip_adapt.prompts.sharing",
 }
 
-__all__ = ["UCIP", "UCIPConfig", "PRESETS", "__version__"]
+__all__ = ["UCIP", "UCIPConfig", "PRESETS", "list_repo_packs", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
