@@ -28,7 +28,7 @@ from ucip_adapt.training.batches import PatchBatches
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.launch import make_accelerator
 from ucip_adapt.training.loop import evaluate_with_ema, train
-from ucip_adapt.training.methods import METHODS, setup_method
+from ucip_adapt.training.methods import DEFAULT_LEARNING_RATES, METHODS, setup_method
 from ucip_adapt.training.pairs import materialize_pairs
 
 logger = logging.getLogger("tune_prompts")
@@ -44,8 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lora-rank", type=int, default=8)
     parser.add_argument("--heldout-fraction", type=float, default=0.1, help="share of the images held out for PSNR before/after")
     parser.add_argument("--max-eval-images", type=int, default=60, help="held-out pairs scored per evaluation, at most")
-    add_training_flags(parser, steps=200, batch_size=8, patch_size=32, learning_rate=2e-3, checkpoint_every=100, eval_every=0)
+    add_training_flags(parser, steps=150, batch_size=8, patch_size=48, learning_rate=None, checkpoint_every=50, eval_every=0)
     args = parser.parse_args(argv)
+    args.lr = args.lr if args.lr is not None else DEFAULT_LEARNING_RATES[args.method]
     args.output_dir = args.output_dir or f"outputs/tune-{args.codec}-{args.method}"
     return args
 

@@ -7,7 +7,7 @@ import argparse
 from .loop import LoopConfig
 
 
-def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_size: int, patch_size: int, learning_rate: float,
+def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_size: int, patch_size: int, learning_rate: float | None,
                        checkpoint_every: int, eval_every: int) -> None:
     """Add the flags every recipe has, with recipe-specific defaults."""
     group = parser.add_argument_group("training")
@@ -15,7 +15,7 @@ def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_siz
     group.add_argument("--batch-size", type=int, default=batch_size,
                        help="crops per optimizer step over all processes and accumulation steps (the effective batch)")
     group.add_argument("--patch-size", type=int, default=patch_size, help="LR crop size (HR is 4x)")
-    group.add_argument("--lr", type=float, default=learning_rate, help="Adam learning rate (betas 0.9, 0.99)")
+    group.add_argument("--lr", type=float, default=learning_rate, help="Adam learning rate (betas 0.9, 0.99); tune_prompts.py picks one per --method when omitted")
     group.add_argument("--gradient-accumulation-steps", type=int, default=1)
     group.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default="no", help="fp16 is refused on CPU")
     group.add_argument("--ema-decay", type=float, default=0.999)

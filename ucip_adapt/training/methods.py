@@ -23,6 +23,9 @@ from ..modeling.ucip import UCIP
 
 METHODS = ("prompt", "lora", "full")
 
+DEFAULT_LEARNING_RATES = {"prompt": 2e-3, "lora": 1e-3, "full": 2e-4}
+"""A few thousand prompt numbers take a large step size; the full network needs the release's."""
+
 LORA_TARGETS = r".*\.(mixer\.(mix_x|mix_y|proj)|mlp\.(fc1|fc2)|offsets\.proj|spade\.(shared|gamma|beta))"
 """Every linear and 3x3 convolution inside the prompted blocks."""
 
