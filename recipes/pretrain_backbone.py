@@ -82,16 +82,17 @@ def training_card(summary: dict) -> str:
     """Markdown of the training facts and the loss curve, appended to the model card."""
     losses = summary["losses"]
     every = max(1, len(losses) // 20)
-    curve = "\n".join(f"| {step} | {loss:.4f} |" for step, loss in losses[every - 1 :: every])
+    windows = [losses[i : i + every] for i in range(0, len(losses), every)]
+    curve = "\n".join(f"| {w[0][0]}-{w[-1][0]} | {sum(loss for _, loss in w) / len(w):.4f} |" for w in windows)
     return (
         "## Training\n\n"
-        f"- Recipe: `python recipes/pretrain_backbone.py {' '.join(summary['argv'])}`\n"
+        f"- Recipe: `{summary['launcher']} recipes/pretrain_backbone.py {' '.join(summary['argv'])}`\n"
         f"- Data: {summary['data']} ({summary['train_pairs']} training pairs of {', '.join(summary['codecs'])} at four levels each)\n"
         f"- Steps {summary['steps']}, batch {summary['batch_size']}, LR patch {summary['patch_size']}x{summary['patch_size']}, "
         f"precision {summary['mixed_precision']}\n"
         f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 3600:.2f} h\n"
         f"- Held-out PSNR-Y (EMA weights): {summary['heldout_psnr_y']:.2f} dB (bicubic {summary['heldout_bicubic_psnr_y']:.2f} dB)\n\n"
-        "| step | L1 loss |\n|---|---|\n" + curve + "\n"
+        "| steps | mean L1 loss |\n|---|---|\n" + curve + "\n"
     )
 
 
@@ -124,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         model.eval()
         summary = {
             "argv": sys.argv[1:] if argv is None else list(argv), "preset": args.preset, "codecs": codecs,
+            "launcher": "python" if accelerator.num_processes == 1 else
+                        f"accelerate launch --multi_gpu --num_processes {accelerator.num_processes}",
             "data": ", ".join(args.data or ["scikit-image photos"]), "train_pairs": len(train_pairs), "steps": args.steps,
             "batch_size": args.batch_size, "patch_size": args.patch_size, "mixed_precision": args.mixed_precision,
             "hardware": f"{accelerator.num_processes} x {accelerator.device.type} ({platform.processor() or platform.machine()}, "
