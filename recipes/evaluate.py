@@ -6,7 +6,9 @@
 
 For a codec the backbone has seen, the backbone runs with that codec's own task. For an unseen
 codec, every seen task is tried and the best is reported with its name (zero-shot), and each pack
-made for that codec is scored too. Writes the JSON to ``--out`` and a Markdown table beside it.
+made for that codec is scored too (``--zero-shot-tasks`` narrows the seen tasks tried, e.g. to the one a
+tuning run found best on its held-out photos). The JSON at ``--out`` is rewritten atomically after every
+row, with a Markdown table beside it; ``--resume`` keeps the rows an interrupted run already wrote.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ucip_adapt.atomic import atomic_write_text
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
 from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations
 from ucip_adapt.modeling.ucip import UCIP
@@ -39,7 +42,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--vvc-bitstreams", nargs="*", default=None, help="per --data folder, its VVC bitstream folder")
     parser.add_argument("--codecs", default=None, help="comma-separated (default: the backbone's tasks and the packs' codecs)")
     parser.add_argument("--levels", default=None, help="comma-separated levels for every codec (default: each codec's four)")
+    parser.add_argument("--zero-shot-tasks", default=None,
+                        help="comma-separated seen tasks to try on an unseen codec (default: all of the backbone's)")
     parser.add_argument("--out", type=Path, required=True, help="JSON path; the Markdown table is written beside it")
+    parser.add_argument("--resume", action="store_true", help="keep the rows of an existing --out made with the same models")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--num-proc", type=int, default=None)
     return parser.parse_args(argv)
@@ -62,14 +68,15 @@ def load_comparison(folder: Path, backbone: str, device) -> tuple[str, dict, tor
 
 
 def evaluate_degradation(pairs: list[TrainingPair], model: UCIP, packs: list[str], accelerator,
-                         comparisons: list[tuple[str, dict, torch.nn.Module]] = ()) -> dict:
+                         comparisons: list[tuple[str, dict, torch.nn.Module]] = (),
+                         zero_shot_tasks: list[str] | None = None) -> dict:
     """All methods on the pairs of one (set, codec, level)."""
     codec = pairs[0].codec
     row: dict = {"images": len(pairs), "bpp": float(np.mean([p.bpp for p in pairs])), "bicubic": summarize(score_pairs(pairs))}
     if codec in model.tasks:
         row["backbone"] = summarize(score_pairs(pairs, model, codec, accelerator))
     else:
-        tried = {task: summarize(score_pairs(pairs, model, task, accelerator)) for task in model.tasks}
+        tried = {task: summarize(score_pairs(pairs, model, task, accelerator)) for task in zero_shot_tasks or model.tasks}
         best = max(tried, key=lambda task: tried[task]["psnr_y"])
         row["zero_shot"] = {**tried[best], "task": best, "all": tried}
     for pack in packs:
@@ -79,6 +86,39 @@ def evaluate_degradation(pairs: list[TrainingPair], model: UCIP, packs: list[str
     return row
 
 
+METHODS = ("backbone", "zero_shot", "pack", "lora", "full")
+
+
+def method_of(column: str) -> str | None:
+    """The method a row column belongs to: "pack:avif" -> "pack"; bookkeeping columns -> None."""
+    method = column.split(":")[0]
+    return method if method in METHODS else None
+
+
+def gain_summary(results: dict) -> list[str]:
+    """Per set and codec, each method's mean PSNR-Y gain over bicubic across the levels, and for an unseen
+    codec the share of full fine-tuning's gain over zero-shot that the pack recovers."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for key, row in results["rows"].items():
+        set_name, codec, _ = key.split("|")
+        groups.setdefault((set_name, codec), []).append(row)
+    lines = ["| set | codec | levels | bicubic | " + " | ".join(METHODS) + " | pack / full gain over zero-shot |",
+             "|---|---|---|---|" + "---|" * len(METHODS) + "---|"]
+    for (set_name, codec), rows in groups.items():
+        gains: dict[str, float] = {}
+        for method in METHODS:
+            deltas = [row[col]["psnr_y"] - row["bicubic"]["psnr_y"] for row in rows for col in row if method_of(col) == method]
+            if len(deltas) == len(rows):
+                gains[method] = float(np.mean(deltas))
+        share = "-"
+        if {"zero_shot", "pack", "full"} <= gains.keys() and gains["full"] != gains["zero_shot"]:
+            share = f"{100 * (gains['pack'] - gains['zero_shot']) / (gains['full'] - gains['zero_shot']):.0f} %"
+        bicubic = np.mean([row["bicubic"]["psnr_y"] for row in rows])
+        cells = " | ".join(f"{gains[m]:+.2f}" if m in gains else "" for m in METHODS)
+        lines.append(f"| {set_name} | {codec} | {len(rows)} | {bicubic:.2f} | {cells} | {share} |")
+    return lines
+
+
 def markdown(results: dict) -> str:
     lines = ["| set | codec | level | bpp | bicubic | backbone / zero-shot (task) | packs, lora, full |", "|---|---|---|---|---|---|---|"]
     for key, row in results["rows"].items():
@@ -86,9 +126,28 @@ def markdown(results: dict) -> str:
         fmt = lambda m: f"{m['psnr_y']:.2f} / {m['ssim_y']:.4f}"  # noqa: E731
         model = fmt(row["backbone"]) if "backbone" in row else f"{fmt(row['zero_shot'])} ({row['zero_shot']['task']})"
         packs = "; ".join(f"{k.replace('pack:', '')}: {fmt(v)}" for k, v in row.items()
-                          if k.startswith(("pack:", "lora:", "full:"))) or "-"
+                          if method_of(k) in ("pack", "lora", "full")) or "-"
         lines.append(f"| {set_name} | {codec} | {level} | {row['bpp']:.3f} | {fmt(row['bicubic'])} | {model} | {packs} |")
-    return "PSNR-Y (dB) / SSIM-Y, BT.601 Y, border 4.\n\n" + "\n".join(lines) + "\n"
+    return ("Mean PSNR-Y gain over bicubic (dB), averaged over the levels:\n\n" + "\n".join(gain_summary(results))
+            + "\n\nPer level, PSNR-Y (dB) / SSIM-Y, BT.601 Y, border 4:\n\n" + "\n".join(lines) + "\n")
+
+
+def write_results(out: Path, results: dict) -> None:
+    """The JSON and its Markdown table, each replaced atomically so an interrupted run leaves valid files."""
+    atomic_write_text(out, json.dumps(results, indent=2))
+    atomic_write_text(out.with_suffix(".md"), markdown(results))
+
+
+def resumed_rows(out: Path, results: dict) -> dict:
+    """The rows of an earlier run at ``out``; refuses one made with other models, whose rows would not compare."""
+    if not out.exists():
+        return {}
+    earlier = json.loads(out.read_text())
+    for key in ("backbone", "packs", "compare"):
+        if earlier.get(key) != results[key]:
+            raise SystemExit(f"--resume: {out} was made with {key}={earlier.get(key)!r}, not {results[key]!r}; "
+                             "pass the same models or another --out")
+    return earlier["rows"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,28 +162,34 @@ def main(argv: list[str] | None = None) -> int:
     bitstreams = args.vvc_bitstreams or [None] * len(args.data)
     if len(bitstreams) != len(args.data):
         raise SystemExit("--vvc-bitstreams needs one folder per --data folder")
+    zero_shot_tasks = args.zero_shot_tasks.split(",") if args.zero_shot_tasks else None
+    unknown = sorted(set(zero_shot_tasks or []) - set(model.tasks))
+    if unknown:
+        raise SystemExit(f"--zero-shot-tasks {','.join(unknown)}: not tasks of the backbone, which has {model.tasks}")
     results: dict = {"backbone": args.backbone, "packs": {n: str(s) for n, s in zip(packs, args.packs)},
                      "compare": {label: str(folder) for (label, _, _), folder in zip(comparisons, args.compare)}, "rows": {}}
+    if args.resume:
+        results["rows"] = resumed_rows(args.out, results)
     for folder, vvc in zip(args.data, bitstreams):
         hr = load_hr_images(folder, cache_dir=args.cache_dir)
         for codec in codecs:
             template = str(Path(vvc)) + "/{folder}/qp{level}/{stem}.266" if codec == "vvc" and vvc else None
             for spec in parse_degradations([f"{codec}:{args.levels}" if args.levels else codec]):
-                level = spec.level
+                key = f"{Path(folder).name}|{codec}|{spec.level}"
+                if key in results["rows"]:
+                    continue
                 with accelerator.main_process_first():
                     pairs = materialize_pairs(degraded_pairs(hr, [replace(spec, pre_encoded=template)],
                                                              cache_dir=args.cache_dir, num_proc=args.num_proc))
                 own_packs = [name for name, pack_codec in pack_codecs.items() if pack_codec == codec]
                 own_comparisons = [c for c in comparisons if c[1]["codec"] == codec]
-                row = evaluate_degradation(pairs, model, own_packs, accelerator, own_comparisons)
-                results["rows"][f"{Path(folder).name}|{codec}|{level}"] = row
+                row = evaluate_degradation(pairs, model, own_packs, accelerator, own_comparisons, zero_shot_tasks)
+                results["rows"][key] = row
                 if accelerator.is_main_process:
-                    print(f"{Path(folder).name} {codec} {level}: " + ", ".join(
-                        f"{k} {v['psnr_y']:.2f}" for k, v in row.items() if isinstance(v, dict)), flush=True)
+                    write_results(args.out, results)
+                    print(f"{key}: " + ", ".join(f"{k} {v['psnr_y']:.2f}" for k, v in row.items() if isinstance(v, dict)), flush=True)
     if accelerator.is_main_process:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2))
-        args.out.with_suffix(".md").write_text(markdown(results))
+        write_results(args.out, results)
         print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
     return 0
 

@@ -32,11 +32,16 @@ def test_quality_table(shared_dir, tmp_path):
     for name in ("baby.png", "bird.png"):
         shutil.copy(shared_dir / "data" / "eval" / "set5" / name, tmp_path / "set")
     out = tmp_path / "results" / "quality.json"
-    cmd = [sys.executable, str(REPO / "recipes" / "evaluate.py"), "--backbone", str(tmp_path / "backbone"),
-           "--packs", str(tmp_path / "avif-pack"), "--compare", str(tmp_path / "full-avif"), "--data", str(tmp_path / "set"),
-           "--vvc-bitstreams", str(shared_dir / "data" / "vvc" / "eval" / "set5"),
-           "--codecs", "vvc,avif", "--levels", "37", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
-    result = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    models = ["--backbone", str(tmp_path / "backbone"), "--packs", str(tmp_path / "avif-pack"),
+              "--compare", str(tmp_path / "full-avif")]
+
+    def evaluate(*args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, str(REPO / "recipes" / "evaluate.py"), "--data", str(tmp_path / "set"),
+               "--vvc-bitstreams", str(shared_dir / "data" / "vvc" / "eval" / "set5"), "--levels", "37",
+               "--out", str(out), "--cache-dir", str(tmp_path / "cache"), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+    result = evaluate(*models, "--codecs", "vvc,avif")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads(out.read_text())["rows"]
     assert set(rows) == {"set|vvc|37", "set|avif|37"}
@@ -50,3 +55,19 @@ def test_quality_table(shared_dir, tmp_path):
     assert "full:avif" not in vvc
     table = out.with_suffix(".md").read_text()
     assert "| set | avif | 37 |" in table and "avif: " in table
+    gain = avif["pack:avif"]["psnr_y"] - avif["bicubic"]["psnr_y"]
+    assert f"| set | avif | 1 | {avif['bicubic']['psnr_y']:.2f} |" in table and f"{gain:+.2f}" in table
+
+    # --resume keeps the finished rows and adds the new codec, trying only the named seen task on it
+    result = evaluate(*models, "--codecs", "vvc,avif,heic", "--zero-shot-tasks", "webp", "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed = json.loads(out.read_text())["rows"]
+    assert resumed["set|vvc|37"] == vvc and resumed["set|avif|37"] == avif
+    assert set(resumed["set|heic|37"]["zero_shot"]["all"]) == {"webp"}
+    assert "resume" not in result.stdout and "set|avif|37:" not in result.stdout  # nothing recomputed
+
+    # rows made with other models are not mixed in; a task the backbone lacks is named
+    refused = evaluate("--backbone", str(tmp_path / "backbone"), "--codecs", "avif", "--resume")
+    assert refused.returncode != 0 and "was made with packs=" in refused.stderr
+    refused = evaluate(*models, "--codecs", "avif", "--zero-shot-tasks", "heic")
+    assert refused.returncode != 0 and "--zero-shot-tasks heic: not tasks of the backbone" in refused.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 import torch
 from safetensors import safe_open
@@ -138,3 +141,13 @@ def test_failed_write_keeps_the_previous_file(backbone, tmp_path):
             raise RuntimeError("killed mid-write")
     assert path.read_bytes() == before
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".avif*"))
+
+
+def test_saved_files_get_the_usual_permissions(backbone, tmp_path):
+    """The private temporary file must not leave a saved pack or model readable by its owner only."""
+    previous = os.umask(0o022)
+    try:
+        path = tuned_pack(backbone).save_prompts(tmp_path / "avif.safetensors", "avif")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -73,6 +73,10 @@ def write_pack_card(folder: str | Path, metadata: Mapping[str, Any]) -> Path:
     return path
 
 
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "not recorded"
+
+
 def _codec(metadata: Mapping[str, Any]) -> str:
     return str(metadata.get("codec") or metadata.get("name") or "unknown")
 
@@ -109,7 +113,7 @@ def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: s
     lines += [
         f"- Codec: **{codec}**, levels trained on: {metadata.get('levels', 'not recorded')}",
         f"- Base backbone: `{base or 'a local backbone'}` (weights SHA-256 `{weights_sha}...`)",
-        f"- Parameters: {metadata.get('num_parameters', '?')}",
+        f"- Trained parameters: {_count(metadata.get('num_parameters'))}",
     ]
     psnr = _psnr(metadata)
     if psnr.get("after") is not None:
