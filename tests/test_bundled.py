@@ -1,0 +1,51 @@
+"""The shipped backbone and packs resolve by their Hub ids on a machine with no network and no cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from ucip_adapt.bundled import DEFAULT_BACKBONE_ID, bundled_repos
+from ucip_adapt.codecs import get_codec
+from ucip_adapt.upscale import DEFAULT_PROMPT_PACKS
+
+OFFLINE_CLIENT = """
+import json, torch
+from ucip_adapt import UCIP
+model = UCIP.from_pretrained()
+names = [model.load_prompts(repo) for repo in {packs!r}]
+lr = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+with torch.no_grad():
+    gaps = {{name: (model(lr, task=name) - model(lr, task="jpeg")).abs().max().item() for name in names}}
+print(json.dumps({{"tasks": model.tasks, "name_or_path": model.name_or_path, "packs": model.list_prompts(), "gaps": gaps,
+                  "parameters": sum(p.numel() for p in model.backbone_state_dict().values())}}))
+"""
+
+
+def test_backbone_and_packs_load_offline_with_an_empty_cache(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-home"), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", OFFLINE_CLIENT.format(packs=list(DEFAULT_PROMPT_PACKS))],
+                            capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    assert loaded["name_or_path"] == DEFAULT_BACKBONE_ID and loaded["tasks"] == ["jpeg", "hevc", "vvc", "webp"]
+    assert loaded["parameters"] == 1_040_643  # ucip-small with its four seen tasks; packs are not backbone tensors
+    assert sorted(loaded["packs"]) == ["avif", "jpeg2000", "jxl"]
+    for name, metadata in loaded["packs"].items():
+        assert metadata["codec"] == name and metadata["levels"] == list(get_codec(name).levels)
+        assert loaded["gaps"][name] > 1e-4  # a tuned pack, not the seen task it started from
+    assert not (tmp_path / "empty-hf-home").exists() or not any((tmp_path / "empty-hf-home").rglob("*.safetensors"))
+
+
+def test_shipped_folders_are_small_and_carry_cards():
+    repos = bundled_repos()
+    assert set(repos) >= {DEFAULT_BACKBONE_ID, *DEFAULT_PROMPT_PACKS}
+    for repo in DEFAULT_PROMPT_PACKS:
+        folder = repos[repo]
+        assert (folder / "prompt_pack.safetensors").stat().st_size < 64 * 1024
+        card = (folder / "README.md").read_text()
+        assert "base_model: ucip-adapt/ucip-small-x4" in card and "ucip-prompt-pack" in card
+    backbone_card = (repos[DEFAULT_BACKBONE_ID] / "README.md").read_text()
+    assert "4000" in backbone_card and "PSNR-Y" in backbone_card
