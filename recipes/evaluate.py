@@ -102,20 +102,27 @@ def gain_summary(results: dict) -> list[str]:
     for key, row in results["rows"].items():
         set_name, codec, _ = key.split("|")
         groups.setdefault((set_name, codec), []).append(row)
-    lines = ["| set | codec | levels | bicubic | " + " | ".join(METHODS) + " | pack / full gain over zero-shot |",
-             "|---|---|---|---|" + "---|" * len(METHODS) + "---|"]
-    for (set_name, codec), rows in groups.items():
-        gains: dict[str, float] = {}
+    gains: dict[tuple[str, str], dict[str, float]] = {}
+    for group, rows in groups.items():
         for method in METHODS:
             deltas = [row[col]["psnr_y"] - row["bicubic"]["psnr_y"] for row in rows for col in row if method_of(col) == method]
             if len(deltas) == len(rows):
-                gains[method] = float(np.mean(deltas))
-        share = "-"
-        if {"zero_shot", "pack", "full"} <= gains.keys() and gains["full"] != gains["zero_shot"]:
-            share = f"{100 * (gains['pack'] - gains['zero_shot']) / (gains['full'] - gains['zero_shot']):.0f} %"
+                gains.setdefault(group, {})[method] = float(np.mean(deltas))
+    shown = [m for m in METHODS if any(m in g for g in gains.values())]
+    with_share = {"zero_shot", "pack", "full"} <= set(shown)
+    lines = ["| set | codec | levels | bicubic | " + " | ".join(shown) + (" | pack / full gain over zero-shot |" if with_share else " |"),
+             "|---|---|---|---|" + "---|" * (len(shown) + with_share)]
+    for (set_name, codec), rows in groups.items():
+        gain = gains.get((set_name, codec), {})
+        cells = " | ".join(f"{gain[m]:+.2f}" if m in gain else "" for m in shown)
+        share = ""
+        if with_share:
+            share = " -"
+            if {"zero_shot", "pack", "full"} <= gain.keys() and gain["full"] != gain["zero_shot"]:
+                share = f" {100 * (gain['pack'] - gain['zero_shot']) / (gain['full'] - gain['zero_shot']):.0f} %"
+            share += " |"
         bicubic = np.mean([row["bicubic"]["psnr_y"] for row in rows])
-        cells = " | ".join(f"{gains[m]:+.2f}" if m in gains else "" for m in METHODS)
-        lines.append(f"| {set_name} | {codec} | {len(rows)} | {bicubic:.2f} | {cells} | {share} |")
+        lines.append(f"| {set_name} | {codec} | {len(rows)} | {bicubic:.2f} | {cells} |{share}")
     return lines
 
 

@@ -115,6 +115,9 @@ def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: s
         f"- Base backbone: `{base or 'a local backbone'}` (weights SHA-256 `{weights_sha}...`)",
         f"- Trained parameters: {_count(metadata.get('num_parameters'))}",
     ]
+    if metadata.get("steps") is not None:
+        lines.append(f"- Tuned: {metadata['steps']} steps, batch {metadata.get('batch_size', '?')}, "
+                     f"LR patch {metadata.get('patch_size', '?')}, {_count(metadata.get('train_pairs'))} training pairs")
     psnr = _psnr(metadata)
     if psnr.get("after") is not None:
         lines += ["", f"Held-out PSNR-Y ({metadata.get('heldout_pairs', '?')} pairs, {metadata.get('data', 'tuning data')}):", "",
