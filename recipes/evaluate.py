@@ -118,8 +118,10 @@ def gain_summary(results: dict) -> list[str]:
         share = ""
         if with_share:
             share = " -"
-            if {"zero_shot", "pack", "full"} <= gain.keys() and gain["full"] != gain["zero_shot"]:
-                share = f" {100 * (gain['pack'] - gain['zero_shot']) / (gain['full'] - gain['zero_shot']):.0f} %"
+            if {"zero_shot", "pack", "full"} <= gain.keys():
+                full_gain = gain["full"] - gain["zero_shot"]
+                share = (f" {100 * (gain['pack'] - gain['zero_shot']) / full_gain:.0f} %" if full_gain > 0
+                         else " none: full is not above zero-shot")
             share += " |"
         bicubic = np.mean([row["bicubic"]["psnr_y"] for row in rows])
         lines.append(f"| {set_name} | {codec} | {len(rows)} | {bicubic:.2f} | {cells} |{share}")
