@@ -86,13 +86,14 @@ def evaluate_degradation(pairs: list[TrainingPair], model: UCIP, packs: list[str
     return row
 
 
-METHODS = ("backbone", "zero_shot", "pack", "lora", "full")
+SCORED_MODELS = ("backbone", "zero_shot", "pack", "lora", "full")
+"""The model columns of a result row, apart from bicubic (a pack column is "pack:<name>")."""
 
 
 def method_of(column: str) -> str | None:
     """The method a row column belongs to: "pack:avif" -> "pack"; bookkeeping columns -> None."""
     method = column.split(":")[0]
-    return method if method in METHODS else None
+    return method if method in SCORED_MODELS else None
 
 
 def gain_summary(results: dict) -> list[str]:
@@ -104,11 +105,11 @@ def gain_summary(results: dict) -> list[str]:
         groups.setdefault((set_name, codec), []).append(row)
     gains: dict[tuple[str, str], dict[str, float]] = {}
     for group, rows in groups.items():
-        for method in METHODS:
+        for method in SCORED_MODELS:
             deltas = [row[col]["psnr_y"] - row["bicubic"]["psnr_y"] for row in rows for col in row if method_of(col) == method]
             if len(deltas) == len(rows):
                 gains.setdefault(group, {})[method] = float(np.mean(deltas))
-    shown = [m for m in METHODS if any(m in g for g in gains.values())]
+    shown = [m for m in SCORED_MODELS if any(m in g for g in gains.values())]
     with_share = {"zero_shot", "pack", "full"} <= set(shown)
     lines = ["| set | codec | levels | bicubic | " + " | ".join(shown) + (" | pack / full gain over zero-shot |" if with_share else " |"),
              "|---|---|---|---|" + "---|" * (len(shown) + with_share)]
