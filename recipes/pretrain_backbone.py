@@ -4,9 +4,13 @@
         --vvc-bitstreams ../shared/data/vvc/train --steps 20000 --batch-size 16 --patch-size 48
     accelerate launch --multi_gpu --num_processes 8 recipes/pretrain_backbone.py --mixed-precision bf16 ...
 
+    python recipes/pretrain_backbone.py --init-from ucip-adapt/ucip-small-x4 --patch-size 96 --batch-size 2 ...
+
 The release's recipe (L1, Adam 2e-4 with betas 0.9/0.99, lr halved at 1/3 and 2/3 of the run,
 EMA 0.999, 8-way flips/rotations), scaled by flags. The same script runs on one CPU, one GPU or
 many GPUs/nodes through ``accelerate launch``; ``--resume`` continues an interrupted run exactly.
+``--init-from`` starts a new stage from trained weights instead of random ones (a curriculum, e.g.
+larger patches once small ones have converged); the stage has its own optimizer and schedule.
 The EMA weights are written with ``save_pretrained`` into ``<output-dir>/final``.
 """
 
@@ -41,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", nargs="+", default=None, help="folders of HR images (default: the scikit-image photos)")
     parser.add_argument("--vvc-bitstreams", nargs="+", default=None,
                         help="for each --data folder, the folder of its pre-encoded VVC bitstreams (<folder>/qp<QP>/<stem>.266)")
+    parser.add_argument("--init-from", default=None,
+                        help="start from this backbone (Hub id or folder) instead of random weights; it must be "
+                             "--preset's network with --codecs' task slots")
     parser.add_argument("--heldout-fraction", type=float, default=0.03)
     parser.add_argument("--max-eval-images", type=int, default=48)
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
@@ -60,6 +67,20 @@ def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | 
         else:
             degradations += parse_degradations([codec])
     return degradations
+
+
+def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
+    """Random weights of ``--preset``, or the ``--init-from`` backbone once it is checked to be that network."""
+    config = preset(args.preset, tasks=codecs)
+    if args.init_from is None:
+        return UCIP(config)
+    model = UCIP.from_pretrained(args.init_from)
+    if model.config != config:
+        raise SystemExit(
+            f"--init-from {args.init_from} is not --preset {args.preset} with --codecs {','.join(codecs)}: its tasks are "
+            f"{','.join(model.tasks)} and its architecture {model.config.architecture()}; pass the preset and codecs it was trained with."
+        )
+    return model
 
 
 def load_pairs(args: argparse.Namespace, codecs: list[str]):
@@ -87,7 +108,8 @@ def training_card(summary: dict) -> str:
     return (
         "## Training\n\n"
         f"- Recipe: `{summary['launcher']} recipes/pretrain_backbone.py {' '.join(summary['argv'])}`\n"
-        f"- Data: {summary['data']} ({summary['train_pairs']} training pairs of {', '.join(summary['codecs'])} at four levels each)\n"
+        + (f"- Initialised from {summary['init_from']} (an earlier stage)\n" if summary.get("init_from") else "")
+        + f"- Data: {summary['data']} ({summary['train_pairs']} training pairs of {', '.join(summary['codecs'])} at four levels each)\n"
         f"- Steps {summary['steps']}, batch {summary['batch_size']}, LR patch {summary['patch_size']}x{summary['patch_size']}, "
         f"precision {summary['mixed_precision']}\n"
         f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 3600:.2f} h\n"
@@ -102,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     accelerator = make_accelerator(mixed_precision=args.mixed_precision, gradient_accumulation_steps=args.gradient_accumulation_steps,
                                    project_dir=args.output_dir, log_with=args.log_with)
     codecs = [c for c in args.codecs.split(",") if c]
-    model = UCIP(preset(args.preset, tasks=codecs))
+    model = initial_model(args, codecs)
     with accelerator.main_process_first():
         train_pairs, heldout = load_pairs(args, codecs)
     heldout = heldout[:: max(1, len(heldout) // args.max_eval_images)][: args.max_eval_images]
@@ -125,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         model.eval()
         summary = {
             "argv": sys.argv[1:] if argv is None else list(argv), "preset": args.preset, "codecs": codecs,
-            "launcher": "python" if accelerator.num_processes == 1 else
+            "init_from": args.init_from, "launcher": "python" if accelerator.num_processes == 1 else
                         f"accelerate launch --multi_gpu --num_processes {accelerator.num_processes}",
             "data": ", ".join(args.data or ["scikit-image photos"]), "train_pairs": len(train_pairs), "steps": args.steps,
             "batch_size": args.batch_size, "patch_size": args.patch_size, "mixed_precision": args.mixed_precision,

@@ -1,0 +1,78 @@
+"""recipes/pretrain_backbone.py on real photos: a first stage from random weights, a second stage
+started from it with ``--init-from``, and the refusal of a backbone that is another network."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ucip_adapt import UCIP
+from ucip_adapt.config import preset
+
+REPO = Path(__file__).resolve().parents[1]
+PRETRAIN = REPO / "recipes" / "pretrain_backbone.py"
+
+
+@pytest.fixture(scope="module")
+def workspace(shared_dir, tmp_path_factory) -> Path:
+    """Four Kodak photos (one held out) and a shared degradation cache."""
+    root = tmp_path_factory.mktemp("pretrain")
+    (root / "hr").mkdir()
+    for index in (3, 4, 5, 6):
+        shutil.copy(shared_dir / "data" / "eval" / "kodak24" / f"kodim{index:02d}.png", root / "hr")
+    return root
+
+
+def pretrain(workspace: Path, out: str, *extra: str) -> subprocess.CompletedProcess:
+    args = [
+        "--preset", "ucip-tiny", "--codecs", "jpeg", "--data", str(workspace / "hr"), "--heldout-fraction", "0.25",
+        "--max-eval-images", "1", "--batch-size", "2", "--patch-size", "24", "--checkpoint-every", "1",
+        "--cache-dir", str(workspace / "cache"), "--output-dir", str(workspace / out), *extra,
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, str(PRETRAIN), *args], capture_output=True, text=True, env=env, cwd=REPO)
+
+
+@pytest.fixture(scope="module")
+def first_stage(workspace) -> Path:
+    result = pretrain(workspace, "stage1", "--steps", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workspace / "stage1"
+
+
+def test_first_stage_writes_a_loadable_backbone_with_its_training_facts(first_stage):
+    model = UCIP.from_pretrained(first_stage / "final")
+    assert model.tasks == ["jpeg"] and model.config == preset("ucip-tiny", tasks=["jpeg"])
+    summary = json.loads((first_stage / "summary.json").read_text())
+    assert [step for step, _ in summary["losses"]] == [1, 2] and summary["init_from"] is None
+    card = (first_stage / "final" / "README.md").read_text()
+    assert "## Training" in card and "Steps 2, batch 2, LR patch 24x24" in card and "Initialised from" not in card
+
+
+def test_init_from_starts_the_next_stage_from_the_trained_weights(workspace, first_stage):
+    result = pretrain(workspace, "stage2", "--steps", "1", "--lr", "1e-7", "--patch-size", "32",
+                      "--init-from", str(first_stage / "final"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    before = UCIP.from_pretrained(first_stage / "final").state_dict()
+    after = UCIP.from_pretrained(workspace / "stage2" / "final").state_dict()
+    torch.manual_seed(0)
+    fresh = UCIP(preset("ucip-tiny", tasks=["jpeg"])).state_dict()
+    # One Adam step of lr 1e-7 moves a weight by about 1e-7: the stage began at stage 1's weights.
+    assert max((after[k] - before[k]).abs().max().item() for k in before) < 1e-5
+    assert max((after[k] - fresh[k]).abs().max().item() for k in before) > 1e-2
+    card = (workspace / "stage2" / "final" / "README.md").read_text()
+    assert f"Initialised from {first_stage / 'final'}" in card and "LR patch 32x32" in card
+
+
+def test_init_from_another_network_is_refused_before_any_training(workspace, first_stage):
+    result = pretrain(workspace, "mismatch", "--steps", "1", "--codecs", "jpeg,webp", "--init-from", str(first_stage / "final"))
+    assert result.returncode != 0
+    assert "--init-from" in result.stderr and "its tasks are jpeg" in result.stderr and "--codecs jpeg,webp" in result.stderr
+    assert not (workspace / "mismatch").exists()
