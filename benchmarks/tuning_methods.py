@@ -1,7 +1,7 @@
 """What each tuning method costs on the bundled backbone: trainable tensors, file written, step time.
 
-    python benchmarks/tuning_methods.py                      # batch 8, LR patch 48, 2 threads
-    python benchmarks/tuning_methods.py --threads 1 --batch-size 2 --patch-size 96
+    python benchmarks/tuning_methods.py                      # batch 2, LR patch 96, 2 threads
+    python benchmarks/tuning_methods.py --threads 1 --batch-size 8 --patch-size 48
 
 For ``prompt`` (a pack), ``lora`` (peft, rank 8) and ``full`` fine-tuning, as
 ``recipes/tune_prompts.py --method`` sets them up: the trainable parameters, the size of what a run
@@ -47,8 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE_ID)
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--patch-size", type=int, default=48)
+    parser.add_argument("--batch-size", type=int, default=2)
+    parser.add_argument("--patch-size", type=int, default=96)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()

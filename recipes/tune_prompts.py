@@ -8,6 +8,11 @@ The run degrades the HR images with the codec at its levels (cached), holds out 
 the images, measures PSNR-Y of bicubic and of every seen task on them (the best seen task starts
 the new prompts), trains ONLY the new basic prompts and coefficient heads, and writes the pack with
 its model card and metadata into ``<output-dir>/final``.
+
+By default each step sees 2 LR crops of 96x96: the network normalises with statistics of its
+whole input (instance norm, fusion means), and crops closer to a whole photo make a pack that
+carries over to whole photos; 8 crops of 48x48 (the same pixels) lose against zero-shot. Images
+whose LR is under ``--patch-size`` are skipped, with a count.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lora-rank", type=int, default=8)
     parser.add_argument("--heldout-fraction", type=float, default=0.1, help="share of the images held out for PSNR before/after")
     parser.add_argument("--max-eval-images", type=int, default=60, help="held-out pairs scored per evaluation, at most")
-    add_training_flags(parser, steps=150, batch_size=8, patch_size=48, learning_rate=None, checkpoint_every=50, eval_every=0)
+    add_training_flags(parser, steps=150, batch_size=2, patch_size=96, learning_rate=None, checkpoint_every=50, eval_every=0)
     args = parser.parse_args(argv)
     args.lr = args.lr if args.lr is not None else DEFAULT_LEARNING_RATES[args.method]
     args.output_dir = args.output_dir or f"outputs/tune-{args.codec}-{args.method}"
