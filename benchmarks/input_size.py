@@ -19,6 +19,7 @@ import torch
 
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
 from ucip_adapt.data import degraded_pairs, load_hr_images
+from ucip_adapt.data.crops import CropParams, apply_crop
 from ucip_adapt.metrics import psnr_y
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.evaluation import bicubic_upscale, model_upscale
@@ -30,8 +31,7 @@ def centre_crop(pair: TrainingPair, size: int) -> tuple[np.ndarray, np.ndarray]:
     if not size:
         return pair.lr, pair.hr
     top, left = (pair.lr.shape[0] - size) // 2, (pair.lr.shape[1] - size) // 2
-    lr = pair.lr[top : top + size, left : left + size]
-    return lr, pair.hr[4 * top : 4 * (top + size), 4 * left : 4 * (left + size)]
+    return apply_crop(pair.lr, pair.hr, CropParams(top, left, size, transform=0))
 
 
 def main() -> None:
