@@ -6,12 +6,19 @@
 
     python recipes/pretrain_backbone.py --init-from ucip-adapt/ucip-small-x4 --patch-size 80 --batch-size 2 ...
 
+    python recipes/pretrain_backbone.py --data ... --patch-size 80 --pack-pairs pairs.safetensors   # on a CPU
+    python recipes/pretrain_backbone.py --packed-pairs pairs.safetensors --time-budget-minutes 7 \
+        --batch-size 32 --patch-size 80 --mixed-precision bf16 ...                                    # on a lent GPU
+
 The release's recipe (L1, Adam 2e-4 with betas 0.9/0.99, lr halved at 1/3 and 2/3 of the run,
 EMA 0.999, 8-way flips/rotations), scaled by flags. The same script runs on one CPU, one GPU or
 many GPUs/nodes through ``accelerate launch``; ``--resume`` continues an interrupted run exactly.
 ``--init-from`` starts a new stage from trained weights instead of random ones (a curriculum, e.g.
 larger patches once small ones have converged); the stage has its own optimizer and schedule.
 The EMA weights are written with ``save_pretrained`` into ``<output-dir>/final``.
+``--pack-pairs`` writes the degraded pairs into one compact file and exits; ``--packed-pairs`` trains
+from such a file on a machine that has neither the codec libraries nor ``datasets`` (the data
+pipeline is imported only when pairs are built from images).
 """
 
 from __future__ import annotations
@@ -26,14 +33,14 @@ from pathlib import Path
 import torch
 
 from ucip_adapt.config import SEEN_TASKS, preset
-from ucip_adapt.data import Degradation, degraded_pairs, load_hr_images, parse_degradations, split_heldout
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.args import add_training_flags, loop_config
 from ucip_adapt.training.batches import PatchBatches
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.launch import make_accelerator
 from ucip_adapt.training.loop import train
-from ucip_adapt.training.pairs import materialize_pairs
+from ucip_adapt.training.packed_pairs import load_packed_pairs, save_packed_pairs
+from ucip_adapt.training.pairs import TrainingPair
 
 logger = logging.getLogger("pretrain_backbone")
 
@@ -48,17 +55,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--init-from", default=None,
                         help="start from this backbone (Hub id or folder) instead of random weights; it must be "
                              "--preset's network with --codecs' task slots")
+    parser.add_argument("--pack-pairs", default=None, metavar="FILE",
+                        help="write the degraded pairs of --data to FILE (safetensors) and exit, instead of training")
+    parser.add_argument("--pack-pairs-per-photo", type=int, default=4,
+                        help="degraded versions kept per training photo in --pack-pairs, spread over the codecs")
+    parser.add_argument("--pack-max-mib", type=float, default=50.0, help="size budget of --pack-pairs; photos past it are left out")
+    parser.add_argument("--packed-pairs", default=None, metavar="FILE", help="train on the pairs of a --pack-pairs file instead of --data")
     parser.add_argument("--heldout-fraction", type=float, default=0.03)
     parser.add_argument("--max-eval-images", type=int, default=48)
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     add_training_flags(parser, steps=20000, batch_size=16, patch_size=48, learning_rate=2e-4, checkpoint_every=250, eval_every=2000)
     args = parser.parse_args(argv)
+    if args.packed_pairs and (args.data or args.vvc_bitstreams or args.pack_pairs):
+        parser.error("--packed-pairs replaces --data and --vvc-bitstreams, and cannot be packed again")
     args.output_dir = args.output_dir or f"outputs/pretrain-{args.preset}"
     return args
 
 
-def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | None) -> list[Degradation]:
+def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | None) -> list:
     """Every codec at its four levels; VVC from pre-encoded bitstreams when a folder is given."""
+    from ucip_adapt.data import Degradation, parse_degradations
+
     degradations = []
     for codec in codecs:
         if codec == "vvc" and vvc_bitstreams is not None:
@@ -83,8 +100,12 @@ def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
     return model
 
 
-def load_pairs(args: argparse.Namespace, codecs: list[str]):
-    """Training and held-out pairs of every (data folder, codec, level), decoded into memory."""
+def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[TrainingPair], list[TrainingPair]]:
+    """Training and held-out pairs of every (data folder, codec, level), decoded into memory; the
+    held-out ones thinned to ``--max-eval-images``."""
+    from ucip_adapt.data import degraded_pairs, load_hr_images, split_heldout
+    from ucip_adapt.training.pairs import materialize_pairs
+
     folders = args.data or [None]
     bitstreams = args.vvc_bitstreams or [None] * len(folders)
     if len(bitstreams) != len(folders):
@@ -96,7 +117,43 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]):
         train_pairs += materialize_pairs(degraded_pairs(hr_train, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
                                          min_lr_size=args.patch_size)
         heldout_pairs += materialize_pairs(degraded_pairs(hr_heldout, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
+    heldout_pairs = heldout_pairs[:: max(1, len(heldout_pairs) // args.max_eval_images)][: args.max_eval_images]
+    if not heldout_pairs:
+        raise SystemExit(f"--heldout-fraction {args.heldout_fraction} holds out no image of {args.data}; raise it.")
     return train_pairs, heldout_pairs
+
+
+def data_description(args: argparse.Namespace) -> str:
+    return ", ".join(args.data or ["scikit-image photos"])
+
+
+def pack_pairs(args: argparse.Namespace, codecs: list[str]) -> None:
+    """``--pack-pairs``: the pairs of ``--data`` into one file, the HR photos as their source files where possible."""
+    from ucip_adapt.data import image_files
+
+    train_pairs, heldout = load_pairs(args, codecs)
+    hr_files = {name: path for folder in args.data or [] for name, path in image_files(folder).items()}
+    summary = save_packed_pairs(args.pack_pairs, train_pairs, heldout, source=data_description(args), hr_files=hr_files,
+                                pairs_per_photo=args.pack_pairs_per_photo, max_bytes=int(args.pack_max_mib * 2**20), seed=args.seed)
+    print(f"wrote {args.pack_pairs}: {summary.bytes / 2**20:.1f} MiB, {summary.train_pairs} training pairs of {summary.train_photos} "
+          f"photos ({summary.photos_left_out} left out by --pack-max-mib), {summary.heldout_pairs} held-out pairs")
+
+
+def packed_pairs(args: argparse.Namespace) -> tuple[list[TrainingPair], list[TrainingPair], str]:
+    """``--packed-pairs``: the pairs of a pack, checked to be large enough for ``--patch-size``."""
+    train_pairs, heldout, source = load_packed_pairs(args.packed_pairs)
+    smallest = min(min(pair.lr.shape[:2]) for pair in train_pairs)
+    if smallest < args.patch_size:
+        raise SystemExit(f"{args.packed_pairs} holds LR images of {smallest} pixels on a side, under --patch-size "
+                         f"{args.patch_size}: pass --patch-size {smallest} or pack again with --patch-size {args.patch_size}.")
+    return train_pairs, heldout, f"{source} (packed in {Path(args.packed_pairs).name})"
+
+
+def hardware(accelerator) -> str:
+    """The training hardware for the card: GPU model, or CPU architecture and threads."""
+    if accelerator.device.type == "cuda":
+        return f"{accelerator.num_processes} x {torch.cuda.get_device_name(accelerator.device)}"
+    return f"{accelerator.num_processes} x {accelerator.device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def training_card(summary: dict) -> str:
@@ -121,15 +178,19 @@ def training_card(summary: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    codecs = [c for c in args.codecs.split(",") if c]
+    if args.pack_pairs:
+        pack_pairs(args, codecs)
+        return 0
     accelerator = make_accelerator(mixed_precision=args.mixed_precision, gradient_accumulation_steps=args.gradient_accumulation_steps,
                                    project_dir=args.output_dir, log_with=args.log_with)
-    codecs = [c for c in args.codecs.split(",") if c]
     model = initial_model(args, codecs)
-    with accelerator.main_process_first():
-        train_pairs, heldout = load_pairs(args, codecs)
-    heldout = heldout[:: max(1, len(heldout) // args.max_eval_images)][: args.max_eval_images]
-    if not heldout:
-        raise SystemExit(f"--heldout-fraction {args.heldout_fraction} holds out no image of {args.data}; raise it.")
+    if args.packed_pairs:
+        train_pairs, heldout, data = packed_pairs(args)
+    else:
+        with accelerator.main_process_first():
+            train_pairs, heldout = load_pairs(args, codecs)
+        data = data_description(args)
     if accelerator.is_main_process:
         print(f"{len(train_pairs)} training pairs, {len(heldout)} held-out pairs, {sum(p.numel() for p in model.parameters()):,} parameters")
     model.to(accelerator.device)
@@ -149,10 +210,9 @@ def main(argv: list[str] | None = None) -> int:
             "argv": sys.argv[1:] if argv is None else list(argv), "preset": args.preset, "codecs": codecs,
             "init_from": args.init_from, "launcher": "python" if accelerator.num_processes == 1 else
                         f"accelerate launch --multi_gpu --num_processes {accelerator.num_processes}",
-            "data": ", ".join(args.data or ["scikit-image photos"]), "train_pairs": len(train_pairs), "steps": args.steps,
+            "data": data, "train_pairs": len(train_pairs), "steps": result.resumed_from + result.steps_done,
             "batch_size": args.batch_size, "patch_size": args.patch_size, "mixed_precision": args.mixed_precision,
-            "hardware": f"{accelerator.num_processes} x {accelerator.device.type} ({platform.processor() or platform.machine()}, "
-                        f"{torch.get_num_threads()} threads)",
+            "hardware": hardware(accelerator),
             "wall_seconds": result.seconds,
             "heldout_psnr_y": mean_psnr(score_pairs(heldout, model)),
             "heldout_bicubic_psnr_y": mean_psnr(score_pairs(heldout)),

@@ -1,8 +1,10 @@
 """recipes/pretrain_backbone.py on real photos: a first stage from random weights, a second stage
-started from it with ``--init-from``, and the refusal of a backbone that is another network."""
+started from it with ``--init-from``, the refusal of a backbone that is another network, and a
+time-budgeted run from packed pairs where the data pipeline's libraries are missing."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -15,6 +17,7 @@ import torch
 
 from ucip_adapt import UCIP
 from ucip_adapt.config import preset
+from ucip_adapt.training.args import add_training_flags, loop_config
 
 REPO = Path(__file__).resolve().parents[1]
 PRETRAIN = REPO / "recipes" / "pretrain_backbone.py"
@@ -76,3 +79,34 @@ def test_init_from_another_network_is_refused_before_any_training(workspace, fir
     assert result.returncode != 0
     assert "--init-from" in result.stderr and "its tasks are jpeg" in result.stderr and "--codecs jpeg,webp" in result.stderr
     assert not (workspace / "mismatch").exists()
+
+
+def test_packed_pairs_train_without_datasets_or_codecs_for_a_time_budget(workspace, first_stage):
+    pack = workspace / "pairs.safetensors"
+    packed = pretrain(workspace, "unused", "--pack-pairs", str(pack))
+    assert packed.returncode == 0, packed.stderr[-3000:]
+    assert "training pairs of 3 photos" in packed.stdout and "1 held-out pairs" in packed.stdout
+    # As on a lent GPU machine: the data pipeline's libraries cannot be imported at all.
+    blocked = ("datasets", "evaluate", "imagecodecs", "pillow_heif", "av", "skimage")
+    argv = ["pretrain_backbone.py", "--preset", "ucip-tiny", "--codecs", "jpeg", "--packed-pairs", str(pack), "--batch-size", "2",
+            "--patch-size", "24", "--steps", "100000", "--time-budget-minutes", "0.1", "--checkpoint-every", "100000",
+            "--eval-every", "0", "--init-from", str(first_stage / "final"), "--output-dir", str(workspace / "budget")]
+    runner = (f"import runpy, sys\nfor name in {blocked!r}: sys.modules[name] = None\n"
+              f"sys.argv = {argv!r}\nrunpy.run_path({str(PRETRAIN)!r}, run_name='__main__')")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((workspace / "budget" / "summary.json").read_text())
+    # The first 25 steps are timed, then the run is cut to what fits in 6 seconds.
+    assert 25 <= summary["steps"] < 100000 and len(summary["losses"]) == summary["steps"]
+    assert f"training {summary['steps']} steps" in result.stdout
+    assert summary["data"] == f"{workspace / 'hr'} (packed in pairs.safetensors)"
+    card = (workspace / "budget" / "final" / "README.md").read_text()
+    assert f"Steps {summary['steps']}, batch 2" in card
+
+
+def test_a_time_budget_cannot_resume():
+    parser = argparse.ArgumentParser()
+    add_training_flags(parser, steps=10, batch_size=2, patch_size=24, learning_rate=1e-3, checkpoint_every=1, eval_every=0)
+    with pytest.raises(ValueError, match="resume with --steps set to the steps it chose"):
+        loop_config(parser.parse_args(["--time-budget-minutes", "5", "--resume", "--output-dir", "run"]))

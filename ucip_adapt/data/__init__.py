@@ -4,38 +4,41 @@
     hr = load_hr_images()                                   # scikit-image photos, no download
     train = build_training_set(hr, ["jpeg", "hevc:37", "webp"], seed=0)
     item = train[0]                                         # {"lr": 3x64x64, "hr": 3x256x256, "task": "jpeg"}
+
+Names are imported from their submodules on first use, so that ``ucip_adapt.data.crops`` (all that
+training from packed pairs needs) imports without ``datasets`` or the codec libraries.
 """
 
-from ucip_adapt.data.crops import CropParams, RandomPairCrop, aligned_crop_params, apply_crop, dihedral
-from ucip_adapt.data.degraded import (
-    Degradation,
-    degrade_dataset,
-    parse_degradations,
-    vvc_bitstream_template,
-)
-from ucip_adapt.data.embedded import EMBEDDED_PHOTO_FILES, embedded_photos
-from ucip_adapt.data.sources import from_dataset, image_folder, load_hr_images
-from ucip_adapt.data.split import is_heldout, split_heldout
-from ucip_adapt.data.training import build_training_set, degraded_pairs, vvc_pairs
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "CropParams",
-    "Degradation",
-    "EMBEDDED_PHOTO_FILES",
-    "RandomPairCrop",
-    "aligned_crop_params",
-    "apply_crop",
-    "build_training_set",
-    "degrade_dataset",
-    "degraded_pairs",
-    "dihedral",
-    "embedded_photos",
-    "from_dataset",
-    "image_folder",
-    "is_heldout",
-    "load_hr_images",
-    "parse_degradations",
-    "split_heldout",
-    "vvc_bitstream_template",
-    "vvc_pairs",
-]
+_SUBMODULE_OF = {
+    "CropParams": "crops",
+    "RandomPairCrop": "crops",
+    "aligned_crop_params": "crops",
+    "apply_crop": "crops",
+    "dihedral": "crops",
+    "Degradation": "degraded",
+    "degrade_dataset": "degraded",
+    "parse_degradations": "degraded",
+    "vvc_bitstream_template": "degraded",
+    "EMBEDDED_PHOTO_FILES": "embedded",
+    "embedded_photos": "embedded",
+    "from_dataset": "sources",
+    "image_files": "sources",
+    "image_folder": "sources",
+    "load_hr_images": "sources",
+    "is_heldout": "split",
+    "split_heldout": "split",
+    "build_training_set": "training",
+    "degraded_pairs": "training",
+    "vvc_pairs": "training",
+}
+
+__all__ = sorted(_SUBMODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULE_OF:
+        return getattr(import_module(f"{__name__}.{_SUBMODULE_OF[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -80,9 +80,18 @@ def from_dataset(dataset: datasets.Dataset) -> datasets.Dataset:
     return dataset.select_columns([IMAGE_COLUMN, NAME_COLUMN])
 
 
+def image_name(path: str | Path, root: str | Path) -> str:
+    """The ``name`` of a folder image: its path relative to ``root`` without extension (``bsds400/100075``)."""
+    return str(PurePosixPath(Path(path).resolve().relative_to(Path(root).resolve()).with_suffix("").as_posix()))
+
+
+def image_files(folder: str | Path) -> dict[str, Path]:
+    """Every file under ``folder`` by the ``name`` its image gets in `image_folder`."""
+    return {image_name(path, folder): path for path in sorted(Path(folder).rglob("*")) if path.is_file()}
+
+
 def _name_from_path(example: dict, root: str) -> dict:
-    path = Path(example[IMAGE_COLUMN]["path"]).resolve()
-    return {NAME_COLUMN: str(PurePosixPath(path.relative_to(root).with_suffix("").as_posix()))}
+    return {NAME_COLUMN: image_name(example[IMAGE_COLUMN]["path"], root)}
 
 
 def _name_from_path_or_index(example: dict, index: int) -> dict:

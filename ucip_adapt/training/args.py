@@ -21,6 +21,8 @@ def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_siz
     group.add_argument("--ema-decay", type=float, default=0.999)
     group.add_argument("--checkpoint-every", type=int, default=checkpoint_every)
     group.add_argument("--eval-every", type=int, default=eval_every, help="validate every N steps (0: only at the end)")
+    group.add_argument("--time-budget-minutes", type=float, default=0.0,
+                       help="train as many steps as fit in this wall time (timed on the first steps; --steps is the cap)")
     group.add_argument("--seed", type=int, default=0)
     group.add_argument("--output-dir", default=None)
     group.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output-dir")
@@ -32,6 +34,9 @@ def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_siz
 def loop_config(args: argparse.Namespace) -> LoopConfig:
     if args.steps < 1:
         raise ValueError("--steps must be at least 1")
+    if args.time_budget_minutes and args.resume:
+        raise ValueError("--time-budget-minutes fixes the step count of a new run; resume with --steps set to the steps it chose "
+                         "(in the run's log and summary.json) instead.")
     return LoopConfig(
         steps=args.steps,
         learning_rate=args.lr,
@@ -40,4 +45,5 @@ def loop_config(args: argparse.Namespace) -> LoopConfig:
         eval_every=args.eval_every,
         ema_decay=args.ema_decay,
         resume=args.resume,
+        time_budget_seconds=60 * args.time_budget_minutes,
     )

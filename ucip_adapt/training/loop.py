@@ -3,7 +3,8 @@
 L1 loss, Adam with the release's betas, a step-wise lr schedule that is a pure function of the
 step, gradient accumulation and mixed precision through Accelerate, EMA of the trainable weights,
 periodic validation with the EMA weights, and atomic checkpoints that ``--resume`` continues
-exactly (data are a pure function of the step, see ``batches.py``).
+exactly (data are a pure function of the step, see ``batches.py``). With a time budget the loop
+times its first steps and then fixes the number of steps that fit (for a lent GPU's minutes).
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ class LoopConfig:
     warmup_steps: int = 0
     resume: bool = False
     max_grad_norm: float = 0.0
+    time_budget_seconds: float = 0.0
+    """When set, ``steps`` becomes the cap, and the run is as many steps as fit in this wall time."""
+
+
+BUDGET_WARMUP_STEPS = 5
+"""Steps left out of the time budget's measurement (kernel selection, allocator growth)."""
+BUDGET_TIMED_STEPS = 20
 
 
 def learning_rate_at(step: int, config: LoopConfig) -> float:
@@ -85,6 +93,7 @@ def train(
     num_micro = accelerator.gradient_accumulation_steps
     progress = tqdm(total=config.steps, initial=start_step, disable=not accelerator.is_main_process, desc="training", dynamic_ncols=True)
     started = time.time()
+    timer_start = started
     for step in range(start_step, config.steps):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, config)
@@ -109,6 +118,16 @@ def train(
         progress.set_postfix(loss=f"{mean_loss:.4f}", psnr=f"{batch_psnr:.2f}", lr=f"{learning_rate_at(step, config):.1e}")
         accelerator.log({"train/l1": mean_loss, "train/psnr_rgb": batch_psnr, "train/lr": learning_rate_at(step, config)}, step=step + 1)
         done = step + 1
+        if config.time_budget_seconds and done == BUDGET_WARMUP_STEPS:
+            timer_start = time.time()
+        if config.time_budget_seconds and done == BUDGET_WARMUP_STEPS + BUDGET_TIMED_STEPS:
+            seconds_per_step = (time.time() - timer_start) / BUDGET_TIMED_STEPS
+            fitting = done + int((config.time_budget_seconds - (time.time() - started)) / seconds_per_step)
+            agreed = accelerator.gather(torch.tensor([fitting], device=accelerator.device)).min().item()
+            config.steps = max(done, min(config.steps, int(agreed)))
+            progress.total = config.steps
+            if accelerator.is_main_process:
+                progress.write(f"time budget: {seconds_per_step:.3f} s per step, training {config.steps} steps")
         if evaluate is not None and config.eval_every and (done % config.eval_every == 0 or done == config.steps):
             seconds = earlier_seconds + time.time() - started
             scores = evaluate_with_ema(model, ema, evaluate)
@@ -131,6 +150,8 @@ def train(
                     ),
                 )
             accelerator.wait_for_everyone()
+        if done >= config.steps:  # a time budget lowers config.steps below the range's cap
+            break
     progress.close()
     return LoopResult(config.steps - start_step, start_step, earlier_seconds + time.time() - started, losses, evaluations), ema
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import datasets
 import numpy as np
 
 from ..image_io import read_image
+
+if TYPE_CHECKING:  # training from packed pairs needs no `datasets`
+    import datasets
 
 logger = logging.getLogger(__name__)
 
