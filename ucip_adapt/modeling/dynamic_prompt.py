@@ -61,9 +61,10 @@ class DynamicPrompt(nn.Module):
         """Prompts ``[B, H, W, Cp]`` for features ``x`` ``[B, H, W, C]``, each sample's own task."""
         if routing.is_uniform:
             return self._prompt(x, routing.tasks[0])
-        out = x.new_empty(*x.shape[:-1], self.prompt_dim)
-        for task, index in routing.groups(x.device):
-            out = out.index_copy(0, index, self._prompt(x.index_select(0, index), task))
+        prompts = [(index, self._prompt(x.index_select(0, index), task)) for task, index in routing.groups(x.device)]
+        out = prompts[0][1].new_empty(*x.shape[:-1], self.prompt_dim)  # the prompts' dtype: bf16 under CUDA autocast
+        for index, prompt in prompts:
+            out = out.index_copy(0, index, prompt)
         return out
 
     def _prompt(self, x: Tensor, task: int | str) -> Tensor:
