@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     result, ema = train(accelerator=accelerator, model=runnable, trainable=trainable, batches=batches,
                         config=loop_config(args), evaluate=evaluate, run_info={"preset": args.preset, "codecs": codecs})
     if accelerator.is_main_process:
+        model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)  # scored and saved in float32, no autocast
         ema.copy_to_params()
         model.eval()
         summary = {
