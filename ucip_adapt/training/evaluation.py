@@ -49,7 +49,7 @@ def score_pairs(
     """
     rank = accelerator.process_index if accelerator else 0
     world = accelerator.num_processes if accelerator else 1
-    device = accelerator.device if accelerator else torch.device("cpu")
+    device = accelerator.device if accelerator else _device_of(model)
     rows = []
     for index in range(rank, len(pairs), world):
         pair = pairs[index]
@@ -65,6 +65,11 @@ def score_pairs(
 
 def mean_psnr(scores: Sequence[ImageScore]) -> float:
     return float(np.mean([s.psnr_y for s in scores]))
+
+
+def _device_of(model: torch.nn.Module | None) -> torch.device:
+    """Where ``model``'s weights live (the CPU for bicubic, which has none)."""
+    return next(model.parameters()).device if model is not None else torch.device("cpu")
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
