@@ -48,4 +48,4 @@ def test_shipped_folders_are_small_and_carry_cards():
         card = (folder / "README.md").read_text()
         assert "base_model: ucip-adapt/ucip-small-x4" in card and "ucip-prompt-pack" in card
     backbone_card = (repos[DEFAULT_BACKBONE_ID] / "README.md").read_text()
-    assert "4000" in backbone_card and "PSNR-Y" in backbone_card
+    assert "## Training" in backbone_card and "NVIDIA H100" in backbone_card and "## Quality" in backbone_card
