@@ -29,8 +29,10 @@ import logging
 import platform
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+from accelerate import Accelerator
 
 from ucip_adapt.config import SEEN_TASKS, preset
 from ucip_adapt.modeling.ucip import UCIP
@@ -41,6 +43,9 @@ from ucip_adapt.training.launch import make_accelerator
 from ucip_adapt.training.loop import train
 from ucip_adapt.training.packed_pairs import load_packed_pairs, save_packed_pairs
 from ucip_adapt.training.pairs import TrainingPair
+
+if TYPE_CHECKING:  # the data pipeline is imported only when pairs are built from images
+    from ucip_adapt.data import Degradation
 
 logger = logging.getLogger("pretrain_backbone")
 
@@ -72,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | None) -> list:
+def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | None) -> list[Degradation]:
     """Every codec at its four levels; VVC from pre-encoded bitstreams when a folder is given."""
     from ucip_adapt.data import Degradation, parse_degradations
 
@@ -124,6 +129,7 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[Traini
 
 
 def data_description(args: argparse.Namespace) -> str:
+    """Where the HR photos came from, for the summary and the model card."""
     return ", ".join(args.data or ["scikit-image photos"])
 
 
@@ -149,7 +155,7 @@ def packed_pairs(args: argparse.Namespace) -> tuple[list[TrainingPair], list[Tra
     return train_pairs, heldout, f"{source} (packed in {Path(args.packed_pairs).name})"
 
 
-def hardware(accelerator) -> str:
+def hardware(accelerator: Accelerator) -> str:
     """The training hardware for the card: GPU model, or CPU architecture and threads."""
     if accelerator.device.type == "cuda":
         return f"{accelerator.num_processes} x {torch.cuda.get_device_name(accelerator.device)}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -122,9 +122,7 @@ def train(
             timer_start = time.time()
         if config.time_budget_seconds and done == BUDGET_WARMUP_STEPS + BUDGET_TIMED_STEPS:
             seconds_per_step = (time.time() - timer_start) / BUDGET_TIMED_STEPS
-            fitting = done + int((config.time_budget_seconds - (time.time() - started)) / seconds_per_step)
-            agreed = accelerator.gather(torch.tensor([fitting], device=accelerator.device)).min().item()
-            config.steps = max(done, min(config.steps, int(agreed)))
+            config = replace(config, steps=_steps_within_budget(accelerator, config, done, time.time() - started, seconds_per_step))
             progress.total = config.steps
             if accelerator.is_main_process:
                 progress.write(f"time budget: {seconds_per_step:.3f} s per step, training {config.steps} steps")
@@ -154,6 +152,14 @@ def train(
             break
     progress.close()
     return LoopResult(config.steps - start_step, start_step, earlier_seconds + time.time() - started, losses, evaluations), ema
+
+
+def _steps_within_budget(accelerator: Accelerator, config: LoopConfig, done: int, elapsed: float, seconds_per_step: float) -> int:
+    """The run's length once timed: what fits in the rest of the budget, capped by ``config.steps``;
+    every process takes the smallest count so that all stop together."""
+    fitting = done + int((config.time_budget_seconds - elapsed) / seconds_per_step)
+    agreed = int(accelerator.gather(torch.tensor([fitting], device=accelerator.device)).min().item())
+    return max(done, min(config.steps, agreed))
 
 
 def evaluate_with_ema(model: nn.Module, ema: EMA, evaluate: Callable[[nn.Module], dict[str, float]]) -> dict[str, float]:
