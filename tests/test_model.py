@@ -12,6 +12,8 @@ from safetensors.torch import load_file, save_file
 from ucip_adapt import UCIP
 from ucip_adapt.config import PRESETS, UCIPConfig, preset
 from ucip_adapt.modeling.axial_sampling import axial_shift_sample
+from ucip_adapt.modeling.dynamic_prompt import DynamicPrompt
+from ucip_adapt.modeling.routing import TaskRouting
 
 
 def count(model: UCIP) -> int:
@@ -74,6 +76,19 @@ def test_task_by_name_index_and_per_sample(tiny):
     assert torch.equal(by_name, by_index)
     torch.testing.assert_close(mixed, separate, atol=1e-4, rtol=0)
     assert not torch.allclose(mixed[0], tiny(lr[0:1], "jpeg")[0], atol=1e-3)  # tasks really differ
+
+
+def test_mixed_task_prompts_keep_the_prompts_dtype_under_autocast():
+    """Under bf16 autocast the coefficient heads return bf16 prompts while the features can arrive in
+    float32 (they do on a GPU): a batch mixing tasks must gather its prompts in the prompts' dtype."""
+    torch.manual_seed(0)
+    module = DynamicPrompt(dim=8, prompt_dim=4, num_prompts=3, num_tasks=2)
+    features = torch.rand(2, 5, 6, 8)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = module(features, TaskRouting((1, 0)))
+        separate = torch.cat([module(features[0:1], TaskRouting((1,))), module(features[1:2], TaskRouting((0,)))])
+    assert mixed.dtype == torch.bfloat16
+    torch.testing.assert_close(mixed, separate, atol=0, rtol=0)
 
 
 def test_task_errors_list_the_choices(tiny):
