@@ -97,36 +97,54 @@ def method_of(column: str) -> str | None:
 
 
 def gain_summary(results: dict) -> list[str]:
-    """Per set and codec, each method's mean PSNR-Y gain over bicubic across the levels, and for an unseen
-    codec the share of full fine-tuning's gain over zero-shot that the pack recovers."""
+    """Per set and codec (and per set over all its codecs), mean PSNR-Y over the levels: the baseline's gain
+    over bicubic (the backbone's own task on a seen codec, its best seen task, zero-shot, on an unseen one),
+    in SSIM-Y too, each tuned model's gain over that baseline, and the share of full fine-tuning's gain
+    that the pack recovers."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for key, row in results["rows"].items():
         set_name, codec, _ = key.split("|")
         groups.setdefault((set_name, codec), []).append(row)
-    gains: dict[tuple[str, str], dict[str, float]] = {}
-    for group, rows in groups.items():
-        for method in SCORED_MODELS:
-            deltas = [row[col]["psnr_y"] - row["bicubic"]["psnr_y"] for row in rows for col in row if method_of(col) == method]
-            if len(deltas) == len(rows):
-                gains.setdefault(group, {})[method] = float(np.mean(deltas))
-    shown = [m for m in SCORED_MODELS if any(m in g for g in gains.values())]
-    with_share = {"zero_shot", "pack", "full"} <= set(shown)
-    lines = ["| set | codec | levels | bicubic | " + " | ".join(shown) + (" | pack / full gain over zero-shot |" if with_share else " |"),
-             "|---|---|---|---|" + "---|" * (len(shown) + with_share)]
+    for set_name in dict.fromkeys(set_name for set_name, _ in list(groups)):
+        codecs = [codec for s, codec in groups if s == set_name]
+        if len(codecs) > 1:
+            groups[(set_name, "all")] = [row for codec in codecs for row in groups[(set_name, codec)]]
+    means = {group: _mean_scores(rows) for group, rows in groups.items()}
+    present = {method for mean in means.values() for method in mean}
+    baseline = " / ".join(name for method, name in (("backbone", "backbone"), ("zero_shot", "zero-shot"))
+                          if any(method in row for row in results["rows"].values()))
+    tuned = [method for method in ("pack", "lora", "full") if method in present]
+    with_share = {"pack", "full"} <= present
+    lines = ["| set | codec | degradations | bicubic | " + " | ".join([f"{baseline} - bicubic"] + [f"{m} - {baseline}" for m in tuned])
+             + f" | SSIM-Y, {baseline} - bicubic" + (" | pack / full |" if with_share else " |"),
+             "|---|---|---|---|---|---|" + "---|" * (len(tuned) + with_share)]
     for (set_name, codec), rows in groups.items():
-        gain = gains.get((set_name, codec), {})
-        cells = " | ".join(f"{gain[m]:+.2f}" if m in gain else "" for m in shown)
-        share = ""
+        mean = means[(set_name, codec)]
+        reference = mean["baseline"]
+        cells = [f"{reference[0] - mean['bicubic'][0]:+.2f}"] + [f"{mean[m][0] - reference[0]:+.3f}" if m in mean else "" for m in tuned]
+        cells.append(f"{reference[1] - mean['bicubic'][1]:+.4f}")
         if with_share:
-            share = " -"
-            if {"zero_shot", "pack", "full"} <= gain.keys():
-                full_gain = gain["full"] - gain["zero_shot"]
-                share = (f" {100 * (gain['pack'] - gain['zero_shot']) / full_gain:.0f} %" if full_gain > 0
-                         else " none: full is not above zero-shot")
-            share += " |"
-        bicubic = np.mean([row["bicubic"]["psnr_y"] for row in rows])
-        lines.append(f"| {set_name} | {codec} | {len(rows)} | {bicubic:.2f} | {cells} |{share}")
+            cells.append(_pack_share(mean, reference[0]))
+        lines.append(f"| {set_name} | {codec} | {len(rows)} | {mean['bicubic'][0]:.2f} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _mean_scores(rows: list[dict]) -> dict[str, tuple[float, float]]:
+    """Mean (PSNR-Y, SSIM-Y) of bicubic, of the baseline (each row's backbone or zero-shot) and of each
+    model scored on every one of ``rows``."""
+    scored = {"bicubic": [row["bicubic"] for row in rows], "baseline": [row.get("backbone", row.get("zero_shot")) for row in rows]}
+    for method in ("pack", "lora", "full"):
+        scored[method] = [row[col] for row in rows for col in row if method_of(col) == method]
+    return {method: (float(np.mean([s["psnr_y"] for s in scores])), float(np.mean([s["ssim_y"] for s in scores])))
+            for method, scores in scored.items() if len(scores) == len(rows)}
+
+
+def _pack_share(mean: dict[str, tuple[float, float]], reference: float) -> str:
+    """The pack's gain over the baseline as a share of full fine-tuning's."""
+    if not {"pack", "full"} <= mean.keys():
+        return "-"
+    full_gain = mean["full"][0] - reference
+    return f"{100 * (mean['pack'][0] - reference) / full_gain:.0f} %" if full_gain > 0 else "none: full is not above the baseline"
 
 
 def markdown(results: dict) -> str:
@@ -138,7 +156,8 @@ def markdown(results: dict) -> str:
         packs = "; ".join(f"{k.replace('pack:', '')}: {fmt(v)}" for k, v in row.items()
                           if method_of(k) in ("pack", "lora", "full")) or "-"
         lines.append(f"| {set_name} | {codec} | {level} | {row['bpp']:.3f} | {fmt(row['bicubic'])} | {model} | {packs} |")
-    return ("Mean PSNR-Y gain over bicubic (dB), averaged over the levels:\n\n" + "\n".join(gain_summary(results))
+    return ("Means over the levels, as gains (PSNR-Y in dB); the baseline is the backbone's own task on a seen codec "
+            "and its best seen task (zero-shot) on an unseen one:\n\n" + "\n".join(gain_summary(results))
             + "\n\nPer level, PSNR-Y (dB) / SSIM-Y, BT.601 Y, border 4:\n\n" + "\n".join(lines) + "\n")
 
 

@@ -55,8 +55,12 @@ def test_quality_table(shared_dir, tmp_path):
     assert "full:avif" not in vvc
     table = out.with_suffix(".md").read_text()
     assert "| set | avif | 37 |" in table and "avif: " in table
-    gain = avif["pack:avif"]["psnr_y"] - avif["bicubic"]["psnr_y"]
-    assert f"| set | avif | 1 | {avif['bicubic']['psnr_y']:.2f} |" in table and f"{gain:+.2f}" in table
+    zero_shot, bicubic = avif["zero_shot"]["psnr_y"], avif["bicubic"]["psnr_y"]
+    assert "| backbone / zero-shot - bicubic | pack - backbone / zero-shot |" in table
+    assert (f"| set | avif | 1 | {bicubic:.2f} | {zero_shot - bicubic:+.2f} | {avif['pack:avif']['psnr_y'] - zero_shot:+.3f} | "
+            f"{avif['full:avif']['psnr_y'] - zero_shot:+.3f} |") in table
+    both = (vvc["backbone"]["psnr_y"] + zero_shot) / 2 - (vvc["bicubic"]["psnr_y"] + bicubic) / 2
+    assert f"| set | all | 2 | {(vvc['bicubic']['psnr_y'] + bicubic) / 2:.2f} | {both:+.2f} |" in table
 
     # --resume keeps the finished rows and adds the new codec, trying only the named seen task on it
     result = evaluate(*models, "--codecs", "vvc,avif,heic", "--zero-shot-tasks", "webp", "--resume")
