@@ -68,7 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--packed-pairs", default=None, metavar="FILE", help="train on the pairs of a --pack-pairs file instead of --data")
     parser.add_argument("--heldout-fraction", type=float, default=0.03)
     parser.add_argument("--max-eval-images", type=int, default=48)
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the prompted blocks (one compile, reused by every block and task mix; for a GPU)")
     add_training_flags(parser, steps=20000, batch_size=16, patch_size=48, learning_rate=2e-4, checkpoint_every=250, eval_every=2000)
     args = parser.parse_args(argv)
     if args.packed_pairs and (args.data or args.vvc_bitstreams or args.pack_pairs):
@@ -201,13 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(train_pairs)} training pairs, {len(heldout)} held-out pairs, {sum(p.numel() for p in model.parameters()):,} parameters")
     model.to(accelerator.device)
     trainable = dict(model.named_parameters())
-    runnable = torch.compile(model) if args.compile else model
+    if args.compile:
+        model.compile_blocks()
 
     def evaluate(net) -> dict[str, float]:
         return {"psnr_y": mean_psnr(score_pairs(heldout, model, accelerator=accelerator))}
 
     batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_size=args.patch_size, seed=args.seed)
-    result, ema = train(accelerator=accelerator, model=runnable, trainable=trainable, batches=batches,
+    result, ema = train(accelerator=accelerator, model=model, trainable=trainable, batches=batches,
                         config=loop_config(args), evaluate=evaluate, run_info={"preset": args.preset, "codecs": codecs})
     if accelerator.is_main_process:
         model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)  # scored and saved in float32, no autocast

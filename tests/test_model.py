@@ -159,3 +159,19 @@ def test_axial_sampling_keeps_positions_exact_in_bf16():
     offset = torch.full((1, 1, 300, 1), 0.5, dtype=torch.bfloat16)
     sampled = axial_shift_sample(x, offset, dim=2)
     assert sampled[0, 0, 257, 0].item() == 257.5
+
+
+def test_compiled_blocks_match_eager_and_serve_every_task_mix():
+    """Regional compilation keeps the parameter names and the outputs, and a new mix of per-sample tasks
+    reuses the compiled blocks instead of recompiling (whole-model compilation recompiles per mix)."""
+    torch.manual_seed(0)
+    eager = UCIP(preset("ucip-tiny")).eval()
+    compiled = UCIP(preset("ucip-tiny")).eval()
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile_blocks()
+    assert list(compiled.state_dict()) == list(eager.state_dict())
+    lr = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(lr, task=["jpeg", "vvc"]), eager(lr, task=["jpeg", "vvc"]), atol=1e-4, rtol=0)
+        with torch._dynamo.config.patch(error_on_recompile=True):
+            torch.testing.assert_close(compiled(lr, task=["webp", "hevc"]), eager(lr, task=["webp", "hevc"]), atol=1e-4, rtol=0)

@@ -82,6 +82,20 @@ class UCIPNetwork(nn.Module):
         self.upsampler = Upsampler(dim, config.upsampler_dim)
         self.apply(init_weights)
 
+    def compile_blocks(self, **compile_kwargs) -> None:
+        """``torch.compile`` every prompted block and offset predictor in place (regional compilation).
+
+        They hold nearly all of the cost and take only tensors, so one compiled graph serves every
+        block, every prompt pack and every mix of tasks in a batch, and parameter names stay as they
+        are. Compiling the whole model instead recompiles for each new mix of per-sample tasks (the
+        routing is Python data), minutes per mix.
+        """
+        for stage in self.stages:
+            for block in stage.blocks:
+                block.compile(**compile_kwargs)
+                if block.offsets is not None:
+                    block.offsets.compile(**compile_kwargs)
+
     def forward_routed(self, lr: Tensor, routing: TaskRouting) -> Tensor:
         shallow = conv_nhwc(self.stem, lr.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1))
         body = shallow
