@@ -105,8 +105,8 @@ def gain_summary(results: dict) -> list[str]:
     for key, row in results["rows"].items():
         set_name, codec, _ = key.split("|")
         groups.setdefault((set_name, codec), []).append(row)
-    for set_name in dict.fromkeys(set_name for set_name, _ in list(groups)):
-        codecs = [codec for s, codec in groups if s == set_name]
+    for set_name in dict.fromkeys(name for name, _ in groups):
+        codecs = [codec for name, codec in groups if name == set_name]
         if len(codecs) > 1:
             groups[(set_name, "all")] = [row for codec in codecs for row in groups[(set_name, codec)]]
     means = {group: _mean_scores(rows) for group, rows in groups.items()}

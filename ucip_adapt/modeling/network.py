@@ -7,6 +7,7 @@ names are this project's own, and ``ucip_adapt.convert`` maps the release's name
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -82,7 +83,7 @@ class UCIPNetwork(nn.Module):
         self.upsampler = Upsampler(dim, config.upsampler_dim)
         self.apply(init_weights)
 
-    def compile_blocks(self, **compile_kwargs) -> None:
+    def compile_blocks(self, **compile_kwargs: Any) -> None:
         """``torch.compile`` every prompted block and offset predictor in place (regional compilation).
 
         They hold nearly all of the cost and take only tensors, so one compiled graph serves every
