@@ -8,14 +8,19 @@ For a codec the backbone has seen, the backbone runs with that codec's own task.
 codec, every seen task is tried and the best is reported with its name (zero-shot), and each pack
 made for that codec is scored too (``--zero-shot-tasks`` narrows the seen tasks tried, e.g. to the one a
 tuning run found best on its held-out photos). The JSON at ``--out`` is rewritten atomically after every
-row, with a Markdown table beside it; ``--resume`` keeps the rows an interrupted run already wrote.
+row, with a Markdown table beside it, and records the SHA-256 of the weights behind each column.
+``--resume`` reuses every score of an earlier ``--out`` whose model is unchanged (bicubic always, the
+backbone's tasks, each pack, each compared model) and scores only the rest: an interrupted run goes on
+where it stopped, and a retuned pack is re-scored without scoring the others again.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +31,7 @@ from ucip_adapt.atomic import atomic_write_text
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
 from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations
 from ucip_adapt.modeling.ucip import UCIP
+from ucip_adapt.prompts.fingerprint import weights_fingerprint
 from ucip_adapt.training.evaluation import ImageScore, score_pairs
 from ucip_adapt.training.launch import make_accelerator
 from ucip_adapt.training.methods import TUNING_RECORD
@@ -45,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--zero-shot-tasks", default=None,
                         help="comma-separated seen tasks to try on an unseen codec (default: all of the backbone's)")
     parser.add_argument("--out", type=Path, required=True, help="JSON path; the Markdown table is written beside it")
-    parser.add_argument("--resume", action="store_true", help="keep the rows of an existing --out made with the same models")
+    parser.add_argument("--resume", action="store_true", help="reuse the scores in an existing --out of every model whose weights are unchanged")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--num-proc", type=int, default=None)
     return parser.parse_args(argv)
@@ -67,23 +73,44 @@ def load_comparison(folder: Path, backbone: str, device) -> tuple[str, dict, tor
     return f"{record['method']}:{record['codec']}", record, model.to(device).eval()
 
 
-def evaluate_degradation(pairs: list[TrainingPair], model: UCIP, packs: list[str], accelerator,
-                         comparisons: list[tuple[str, dict, torch.nn.Module]] = (),
-                         zero_shot_tasks: list[str] | None = None) -> dict:
-    """All methods on the pairs of one (set, codec, level)."""
-    codec = pairs[0].codec
-    row: dict = {"images": len(pairs), "bpp": float(np.mean([p.bpp for p in pairs])), "bicubic": summarize(score_pairs(pairs))}
+def score_row(earlier: dict, load_pairs: Callable[[], list[TrainingPair]], codec: str, model: UCIP, packs: list[str],
+              accelerator, comparisons: list[tuple[str, dict, torch.nn.Module]] = (),
+              zero_shot_tasks: list[str] | None = None) -> tuple[dict, bool]:
+    """All methods on the pairs of one (set, codec, level), reusing the scores ``earlier`` holds; the pairs
+    are degraded only when a score is missing. Returns the row and whether anything was scored."""
+    scores, scored = dict(earlier), []
+
+    def score(column: str, scored_model: torch.nn.Module | None = None, task: str | int | None = None) -> dict[str, float]:
+        if column not in scores:
+            scores[column] = summarize(score_pairs(load_pairs(), scored_model, task, accelerator))
+            scored.append(column)
+        return scores[column]
+
+    row: dict = {}
+    if "bicubic" not in scores:
+        pairs = load_pairs()
+        scores.update(images=len(pairs), bpp=float(np.mean([p.bpp for p in pairs])))
+    row.update(images=scores["images"], bpp=scores["bpp"], bicubic=score("bicubic"))
     if codec in model.tasks:
-        row["backbone"] = summarize(score_pairs(pairs, model, codec, accelerator))
+        row["backbone"] = score("backbone", model, codec)
     else:
-        tried = {task: summarize(score_pairs(pairs, model, task, accelerator)) for task in zero_shot_tasks or model.tasks}
+        scores.update({f"task:{task}": result for task, result in scores.get("zero_shot", {}).get("all", {}).items()})
+        tried = {task: score(f"task:{task}", model, task) for task in zero_shot_tasks or model.tasks}
         best = max(tried, key=lambda task: tried[task]["psnr_y"])
         row["zero_shot"] = {**tried[best], "task": best, "all": tried}
     for pack in packs:
-        row[f"pack:{pack}"] = summarize(score_pairs(pairs, model, pack, accelerator))
+        row[f"pack:{pack}"] = score(f"pack:{pack}", model, pack)
     for label, record, compared in comparisons:
-        row[label] = summarize(score_pairs(pairs, compared, record["task"], accelerator))
-    return row
+        row[label] = score(label, compared, record["task"])
+    return row, bool(scored)
+
+
+def fingerprints(model: UCIP, packs: list[str], comparisons: list[tuple[str, dict, torch.nn.Module]]) -> dict[str, str]:
+    """Per result column, the SHA-256 of the weights that produced it: what ``--resume`` compares."""
+    backbone = model.backbone_fingerprint()["weights"]
+    return {"backbone": backbone, "zero_shot": backbone,
+            **{f"pack:{name}": weights_fingerprint(model.prompt_state_dict(name)) for name in packs},
+            **{label: weights_fingerprint(compared.state_dict()) for label, _, compared in comparisons}}
 
 
 SCORED_MODELS = ("backbone", "zero_shot", "pack", "lora", "full")
@@ -167,16 +194,15 @@ def write_results(out: Path, results: dict) -> None:
     atomic_write_text(out.with_suffix(".md"), markdown(results))
 
 
-def resumed_rows(out: Path, results: dict) -> dict:
-    """The rows of an earlier run at ``out``; refuses one made with other models, whose rows would not compare."""
+def reusable_rows(out: Path, columns: dict[str, str]) -> dict[str, dict]:
+    """The rows of an earlier run at ``out``, keeping bicubic and the columns whose weights' fingerprint
+    matches ``columns``; scores of any other model are dropped, to be scored again."""
     if not out.exists():
         return {}
     earlier = json.loads(out.read_text())
-    for key in ("backbone", "packs", "compare"):
-        if earlier.get(key) != results[key]:
-            raise SystemExit(f"--resume: {out} was made with {key}={earlier.get(key)!r}, not {results[key]!r}; "
-                             "pass the same models or another --out")
-    return earlier["rows"]
+    unchanged = {column for column, fingerprint in earlier.get("fingerprints", {}).items() if columns.get(column) == fingerprint}
+    return {key: {column: value for column, value in row.items() if column in ("images", "bpp", "bicubic") or column in unchanged}
+            for key, row in earlier["rows"].items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,26 +221,30 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(zero_shot_tasks or []) - set(model.tasks))
     if unknown:
         raise SystemExit(f"--zero-shot-tasks {','.join(unknown)}: not tasks of the backbone, which has {model.tasks}")
+    columns = fingerprints(model, packs, comparisons)
+    earlier = reusable_rows(args.out, columns) if args.resume else {}
     results: dict = {"backbone": args.backbone, "packs": {n: str(s) for n, s in zip(packs, args.packs)},
-                     "compare": {label: str(folder) for (label, _, _), folder in zip(comparisons, args.compare)}, "rows": {}}
-    if args.resume:
-        results["rows"] = resumed_rows(args.out, results)
+                     "compare": {label: str(folder) for (label, _, _), folder in zip(comparisons, args.compare)},
+                     "fingerprints": columns, "rows": earlier}
     for folder, vvc in zip(args.data, bitstreams):
         hr = load_hr_images(folder, cache_dir=args.cache_dir)
         for codec in codecs:
             template = str(Path(vvc)) + "/{folder}/qp{level}/{stem}.266" if codec == "vvc" and vvc else None
             for spec in parse_degradations([f"{codec}:{args.levels}" if args.levels else codec]):
                 key = f"{Path(folder).name}|{codec}|{spec.level}"
-                if key in results["rows"]:
-                    continue
-                with accelerator.main_process_first():
-                    pairs = materialize_pairs(degraded_pairs(hr, [replace(spec, pre_encoded=template)],
-                                                             cache_dir=args.cache_dir, num_proc=args.num_proc))
+
+                @functools.cache
+                def load_pairs(spec=spec, template=template) -> list[TrainingPair]:
+                    with accelerator.main_process_first():
+                        return materialize_pairs(degraded_pairs(hr, [replace(spec, pre_encoded=template)],
+                                                                cache_dir=args.cache_dir, num_proc=args.num_proc))
+
                 own_packs = [name for name, pack_codec in pack_codecs.items() if pack_codec == codec]
                 own_comparisons = [c for c in comparisons if c[1]["codec"] == codec]
-                row = evaluate_degradation(pairs, model, own_packs, accelerator, own_comparisons, zero_shot_tasks)
+                row, scored = score_row(earlier.get(key, {}), load_pairs, codec, model, own_packs, accelerator,
+                                        own_comparisons, zero_shot_tasks)
                 results["rows"][key] = row
-                if accelerator.is_main_process:
+                if scored and accelerator.is_main_process:
                     write_results(args.out, results)
                     print(f"{key}: " + ", ".join(f"{k} {v['psnr_y']:.2f}" for k, v in row.items() if isinstance(v, dict)), flush=True)
     if accelerator.is_main_process:

@@ -62,16 +62,38 @@ def test_quality_table(shared_dir, tmp_path):
     both = (vvc["backbone"]["psnr_y"] + zero_shot) / 2 - (vvc["bicubic"]["psnr_y"] + bicubic) / 2
     assert f"| set | all | 2 | {(vvc['bicubic']['psnr_y'] + bicubic) / 2:.2f} | {both:+.2f} |" in table
 
-    # --resume keeps the finished rows and adds the new codec, trying only the named seen task on it
+    # --resume reuses every score of an unchanged model: the new codec is scored, the finished rows are
+    # not, and the avif zero-shot is narrowed to the one seen task now asked for, from its earlier score
     result = evaluate(*models, "--codecs", "vvc,avif,heic", "--zero-shot-tasks", "webp", "--resume")
     assert result.returncode == 0, result.stderr[-3000:]
     resumed = json.loads(out.read_text())["rows"]
-    assert resumed["set|vvc|37"] == vvc and resumed["set|avif|37"] == avif
+    assert resumed["set|vvc|37"] == vvc
+    webp = avif["zero_shot"]["all"]["webp"]
+    assert resumed["set|avif|37"] == {**avif, "zero_shot": {**webp, "task": "webp", "all": {"webp": webp}}}
     assert set(resumed["set|heic|37"]["zero_shot"]["all"]) == {"webp"}
-    assert "set|avif|37:" not in result.stdout and "set|vvc|37:" not in result.stdout  # nothing recomputed
+    assert "set|avif|37:" not in result.stdout and "set|vvc|37:" not in result.stdout and "set|heic|37:" in result.stdout
 
-    # rows made with other models are not mixed in; a task the backbone lacks is named
-    refused = evaluate("--backbone", str(tmp_path / "backbone"), "--codecs", "avif", "--resume")
-    assert refused.returncode != 0 and "was made with packs=" in refused.stderr
+    # a retuned pack at the same path is scored again; bicubic, the backbone and the compared model are not
+    retuned = UCIP.from_pretrained(tmp_path / "backbone")
+    name = retuned.load_prompts(tmp_path / "avif-pack")
+    with torch.no_grad():
+        for param in retuned.train_only_prompts(name):
+            param.add_(0.5 * torch.randn_like(param))
+    retuned.save_prompts(tmp_path / "avif-pack", name)
+    result = evaluate(*models, "--codecs", "avif", "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rescored = json.loads(out.read_text())["rows"]["set|avif|37"]
+    assert "set|avif|37:" in result.stdout
+    assert rescored["pack:avif"] != avif["pack:avif"]
+    assert {k: v for k, v in rescored.items() if k != "pack:avif"} == {k: v for k, v in avif.items() if k != "pack:avif"}
+
+    # without the pack and the compared model, their columns go; nothing is scored again
+    result = evaluate("--backbone", str(tmp_path / "backbone"), "--codecs", "avif", "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    backbone_only = json.loads(out.read_text())["rows"]["set|avif|37"]
+    assert backbone_only == {k: v for k, v in avif.items() if k not in ("pack:avif", "full:avif")}
+    assert "set|avif|37:" not in result.stdout
+
+    # a task the backbone lacks is named
     refused = evaluate(*models, "--codecs", "avif", "--zero-shot-tasks", "heic")
     assert refused.returncode != 0 and "--zero-shot-tasks heic: not tasks of the backbone" in refused.stderr
