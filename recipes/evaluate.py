@@ -75,9 +75,9 @@ def load_comparison(folder: Path, backbone: str, device) -> tuple[str, dict, tor
 
 def score_row(earlier: dict, load_pairs: Callable[[], list[TrainingPair]], codec: str, model: UCIP, packs: list[str],
               accelerator, comparisons: list[tuple[str, dict, torch.nn.Module]] = (),
-              zero_shot_tasks: list[str] | None = None) -> tuple[dict, bool]:
+              zero_shot_tasks: list[str] | None = None) -> tuple[dict, list[str]]:
     """All methods on the pairs of one (set, codec, level), reusing the scores ``earlier`` holds; the pairs
-    are degraded only when a score is missing. Returns the row and whether anything was scored."""
+    are degraded only when a score is missing. Returns the row and the columns scored now."""
     scores, scored = dict(earlier), []
 
     def score(column: str, scored_model: torch.nn.Module | None = None, task: str | int | None = None) -> dict[str, float]:
@@ -102,7 +102,7 @@ def score_row(earlier: dict, load_pairs: Callable[[], list[TrainingPair]], codec
         row[f"pack:{pack}"] = score(f"pack:{pack}", model, pack)
     for label, record, compared in comparisons:
         row[label] = score(label, compared, record["task"])
-    return row, bool(scored)
+    return row, scored
 
 
 def fingerprints(model: UCIP, packs: list[str], comparisons: list[tuple[str, dict, torch.nn.Module]]) -> dict[str, str]:
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["rows"][key] = row
                 if scored and accelerator.is_main_process:
                     write_results(args.out, results)
-                    print(f"{key}: " + ", ".join(f"{k} {v['psnr_y']:.2f}" for k, v in row.items() if isinstance(v, dict)), flush=True)
+                    print(f"{key}: scored {', '.join(scored)}; " + ", ".join(f"{k} {v['psnr_y']:.2f}" for k, v in row.items() if isinstance(v, dict)), flush=True)
     if accelerator.is_main_process:
         write_results(args.out, results)
         print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
