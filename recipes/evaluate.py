@@ -12,6 +12,7 @@ row, with a Markdown table beside it, and records the SHA-256 of the weights beh
 ``--resume`` reuses every score of an earlier ``--out`` whose model is unchanged (bicubic always, the
 backbone's tasks, each pack, each compared model) and scores only the rest: an interrupted run goes on
 where it stopped, and a retuned pack is re-scored without scoring the others again.
+``--record-in-packs`` then writes each pack's per-set means into its metadata, which its model card shows.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated seen tasks to try on an unseen codec (default: all of the backbone's)")
     parser.add_argument("--out", type=Path, required=True, help="JSON path; the Markdown table is written beside it")
     parser.add_argument("--resume", action="store_true", help="reuse the scores in an existing --out of every model whose weights are unchanged")
+    parser.add_argument("--record-in-packs", action="store_true",
+                        help="write each pack's mean scores per set into its metadata and model card "
+                             "(packs given as local folders or files; a bundled pack is ucip_adapt/bundled/<repo name>)")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--num-proc", type=int, default=None)
     return parser.parse_args(argv)
@@ -174,6 +178,35 @@ def _pack_share(mean: dict[str, tuple[float, float]], reference: float) -> str:
     return f"{100 * (mean['pack'][0] - reference) / full_gain:.0f} %" if full_gain > 0 else "none: full is not above the baseline"
 
 
+def pack_evaluation(results: dict, pack: str) -> dict[str, dict]:
+    """Per set, the mean PSNR-Y / SSIM-Y over the levels of bicubic, the baseline (zero-shot, or the
+    backbone's own task on a seen codec) and pack ``pack``: what ``--record-in-packs`` writes into the pack."""
+    sets: dict[str, list[tuple[str, str, dict]]] = {}
+    for key, row in results["rows"].items():
+        if f"pack:{pack}" in row:
+            set_name, codec, level = key.split("|")
+            sets.setdefault(set_name, []).append((codec, level, row))
+    evaluation = {}
+    for name, rows in sets.items():
+        baselines = [row.get("zero_shot") or row["backbone"] for _, _, row in rows]
+        columns = {"bicubic": [row["bicubic"] for *_, row in rows], "zero_shot": baselines, "pack": [row[f"pack:{pack}"] for *_, row in rows]}
+        evaluation[name] = {
+            "images": rows[0][2]["images"], "levels": [_number(level) for _, level, _ in rows],
+            "zero_shot_task": ", ".join(sorted({baseline.get("task", codec) for (codec, _, _), baseline in zip(rows, baselines)})),
+            **{metric: {column: round(float(np.mean([s[metric] for s in scores])), 4) for column, scores in columns.items()}
+               for metric in ("psnr_y", "ssim_y")},
+        }
+    return evaluation
+
+
+def _number(level: str) -> int | float | str:
+    """A level as a row key spells it, as the number it is ("24" -> 24, "8.5" -> 8.5)."""
+    try:
+        return json.loads(level)
+    except json.JSONDecodeError:
+        return level
+
+
 def markdown(results: dict) -> str:
     lines = ["| set | codec | level | bpp | bicubic | backbone / zero-shot (task) | packs, lora, full |", "|---|---|---|---|---|---|---|"]
     for key, row in results["rows"].items():
@@ -207,6 +240,10 @@ def reusable_rows(out: Path, columns: dict[str, str]) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    not_local = [source for source in args.packs if not Path(source).exists()]
+    if args.record_in_packs and not_local:
+        raise SystemExit(f"--record-in-packs writes into each pack's file, but {', '.join(not_local)} is not a local path: "
+                         "pass the pack's folder or file (a bundled pack is ucip_adapt/bundled/<repo name>).")
     accelerator = make_accelerator(mixed_precision="no", gradient_accumulation_steps=1, project_dir=str(args.out.parent))
     model = UCIP.from_pretrained(args.backbone).to(accelerator.device).eval()
     packs = [model.load_prompts(source) for source in args.packs]
@@ -250,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     if accelerator.is_main_process:
         write_results(args.out, results)
         print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+        for name, source in zip(packs if args.record_in_packs else [], args.packs):
+            file = model.save_prompts(source, name, metadata={"evaluation": pack_evaluation(results, name)})
+            print(f"recorded the evaluation of pack {name} in {file}" + ("" if Path(source).is_file() else " and its README.md"))
     return 0
 
 

@@ -13,6 +13,7 @@ import torch
 
 from ucip_adapt import UCIP
 from ucip_adapt.config import preset
+from ucip_adapt.prompts.pack_file import read_pack
 from ucip_adapt.training.methods import write_tuning_record
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,6 +95,27 @@ def test_quality_table(shared_dir, tmp_path):
     backbone_only = json.loads(out.read_text())["rows"]["set|avif|37"]
     assert backbone_only == {k: v for k, v in narrowed.items() if k not in ("pack:avif", "full:avif")}
     assert "set|avif|37:" not in result.stdout
+
+    # --record-in-packs writes the pack's per-set means into its metadata and card; its weights stay as they were
+    pack_file = tmp_path / "avif-pack" / "prompt_pack.safetensors"
+    before = read_pack(pack_file)
+    result = evaluate(*models, "--codecs", "avif", "--zero-shot-tasks", "webp", "--resume", "--record-in-packs")
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = json.loads(out.read_text())["rows"]["set|avif|37"]
+    recorded = read_pack(pack_file)
+    assert recorded.metadata == {**before.metadata, "evaluation": {"set": {
+        "images": 2, "levels": [37], "zero_shot_task": "webp",
+        **{metric: {column: round(row[key][metric], 4) for column, key in (("bicubic", "bicubic"), ("zero_shot", "zero_shot"), ("pack", "pack:avif"))}
+           for metric in ("psnr_y", "ssim_y")}}}}
+    assert all(torch.equal(recorded.tensors[key], tensor) for key, tensor in before.tensors.items())
+    card = (tmp_path / "avif-pack" / "README.md").read_text()
+    psnr = recorded.metadata["evaluation"]["set"]["psnr_y"]
+    assert (f"| set | 2 | 37 | {psnr['bicubic']:.2f} | {psnr['zero_shot']:.2f} (`webp`) | {psnr['pack']:.2f} | "
+            f"{psnr['pack'] - psnr['zero_shot']:+.3f} |") in card
+    assert "name: set\n      type: set" in card and f"value: {round(psnr['pack'], 3)}" in card
+    UCIP.from_pretrained(tmp_path / "backbone").load_prompts(tmp_path / "avif-pack")  # still loads on its backbone
+    refused = evaluate(*models[:2], "--packs", "ucip-adapt/ucip-small-x4-avif", "--codecs", "avif", "--record-in-packs")
+    assert refused.returncode != 0 and "ucip-adapt/ucip-small-x4-avif is not a local path" in refused.stderr
 
     # a task the backbone lacks is named
     refused = evaluate(*models, "--codecs", "avif", "--zero-shot-tasks", "heic")

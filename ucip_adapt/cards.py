@@ -3,7 +3,8 @@
 A pack card declares the pack an ``adapter`` of its ``base_model`` with ``library_name:
 ucip-adapt`` and the tags ``ucip-prompt-pack`` and ``codec-<name>``, so the Hub lists it under its
 backbone and tag searches find it. Its measured PSNR-Y goes into ``model-index`` (as
-``EvalResult``) and, beside the baselines it was measured against, into a table. One card format
+``EvalResult``) and, beside the baselines it was measured against, into tables: its held-out photos
+(from tuning) and the evaluation sets (once ``recipes/evaluate.py --record-in-packs`` has scored it). One card format
 serves a single pack and a repository of several packs in sub-folders.
 """
 
@@ -44,7 +45,7 @@ def pack_card(packs: Sequence[PackOnCard], repo_id: str | None = None) -> ModelC
     codecs = [_codec(meta) for _, meta in packs]
     base_models = sorted({m for _, meta in packs if (m := hub_model_id(meta.get("base_model")))})
     model_name = repo_id or f"ucip-prompt-pack-{'-'.join(codecs)}"
-    eval_results = [result for subfolder, meta in packs if (result := _psnr_result(subfolder, meta)) is not None]
+    eval_results = [result for subfolder, meta in packs for result in _psnr_results(subfolder, meta)]
     data = ModelCardData(
         library_name=LIBRARY_NAME,
         base_model=(base_models[0] if len(base_models) == 1 else base_models) or None,
@@ -88,21 +89,39 @@ def _psnr(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
     return psnr if isinstance(psnr, Mapping) else {}
 
 
-def _psnr_result(subfolder: str | None, metadata: Mapping[str, Any]) -> EvalResult | None:
-    after = _psnr(metadata).get("after")
-    if after is None:
-        return None
+def _evaluation(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Per evaluation set, the mean scores ``recipes/evaluate.py --record-in-packs`` recorded in the pack."""
+    evaluation = metadata.get("evaluation")
+    return evaluation if isinstance(evaluation, Mapping) else {}
+
+
+def _psnr_results(subfolder: str | None, metadata: Mapping[str, Any]) -> list[EvalResult]:
+    """The pack's PSNR-Y on its held-out photos and on each evaluation set, for the card's ``model-index``."""
     codec = _codec(metadata)
-    return EvalResult(
-        task_type="image-to-image",
-        task_name=f"x4 super-resolution of {codec}-compressed images" + (f" (pack in {subfolder}/)" if subfolder else ""),
-        dataset_type="held-out",
-        dataset_name=f"held-out split of {metadata.get('data', 'the tuning data')}",
-        dataset_args={"codec": codec, "levels": list(metadata.get("levels") or [])},
-        metric_type="psnr",
-        metric_name="PSNR-Y (dB)",
-        metric_value=round(float(after), 3),
-    )
+    task = f"x4 super-resolution of {codec}-compressed images" + (f" (pack in {subfolder}/)" if subfolder else "")
+    held_out = (f"held-out split of {metadata.get('data', 'the tuning data')}", "held-out", metadata.get("levels"), _psnr(metadata).get("after"))
+    # the Hub groups results by dataset type (not name), so each evaluation set is its own type
+    measured = [held_out, *((name, name, scores["levels"], scores["psnr_y"]["pack"]) for name, scores in _evaluation(metadata).items())]
+    return [
+        EvalResult(task_type="image-to-image", task_name=task, dataset_type=dataset_type, dataset_name=dataset,
+                   dataset_args={"codec": codec, "levels": list(levels or [])}, metric_type="psnr", metric_name="PSNR-Y (dB)",
+                   metric_value=round(float(value), 3))
+        for dataset, dataset_type, levels, value in measured if value is not None
+    ]
+
+
+def _evaluation_table(metadata: Mapping[str, Any]) -> list[str]:
+    """The evaluation sets' mean scores as Markdown, or nothing when none were recorded."""
+    evaluation = _evaluation(metadata)
+    if not evaluation:
+        return []
+    lines = ["", "Evaluation sets, mean PSNR-Y (dB) over the levels, BT.601 Y, border 4 (`recipes/evaluate.py --record-in-packs`):", "",
+             "| set | images | levels | bicubic | backbone, zero-shot (task) | this pack | pack - zero-shot |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, scores in evaluation.items():
+        psnr = scores["psnr_y"]
+        lines.append(f"| {name} | {scores['images']} | {', '.join(map(str, scores['levels']))} | {psnr['bicubic']:.2f} | {psnr['zero_shot']:.2f} "
+                     f"(`{scores['zero_shot_task']}`) | {psnr['pack']:.2f} | {psnr['pack'] - psnr['zero_shot']:+.3f} |")
+    return lines
 
 
 def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: str | None, *, several: bool) -> list[str]:
@@ -127,6 +146,7 @@ def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: s
         if psnr.get("before") is not None:
             lines.append(f"| backbone, its best own task (`{psnr.get('best_seen_task', '?')}`), zero-shot | {psnr['before']:.2f} |")
         lines.append(f"| backbone + this pack | {psnr['after']:.2f} |")
+    lines += _evaluation_table(metadata)
     where = f'"{repo_id or "<this repo or folder>"}"' + (f', subfolder="{subfolder}"' if subfolder else "")
     lines += [
         "", "```python", "from ucip_adapt import UCIP",
