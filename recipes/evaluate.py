@@ -12,7 +12,8 @@ row, with a Markdown table beside it, and records the SHA-256 of the weights beh
 ``--resume`` reuses every score of an earlier ``--out`` whose model is unchanged (bicubic always, the
 backbone's tasks, each pack, each compared model) and scores only the rest: an interrupted run goes on
 where it stopped, and a retuned pack is re-scored without scoring the others again.
-``--record-in-packs`` then writes each pack's per-set means into its metadata, which its model card shows.
+``--record-in-packs`` then writes each pack's per-set means into its metadata, with the SHA-256 of the
+weights they belong to, and its model card shows them.
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                 key = f"{Path(folder).name}|{codec}|{spec.level}"
 
                 @functools.cache
-                def load_pairs(spec=spec, template=template) -> list[TrainingPair]:
+                def load_pairs(hr=hr, spec=spec, template=template) -> list[TrainingPair]:
                     with accelerator.main_process_first():
                         return materialize_pairs(degraded_pairs(hr, [replace(spec, pre_encoded=template)],
                                                                 cache_dir=args.cache_dir, num_proc=args.num_proc))
@@ -288,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         write_results(args.out, results)
         print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
         for name, source in zip(packs if args.record_in_packs else [], args.packs):
-            file = model.save_prompts(source, name, metadata={"evaluation": pack_evaluation(results, name)})
+            evaluation = {"weights_sha256": columns[f"pack:{name}"], "sets": pack_evaluation(results, name)}
+            file = model.save_prompts(source, name, metadata={"evaluation": evaluation})
             print(f"recorded the evaluation of pack {name} in {file}" + ("" if Path(source).is_file() else " and its README.md"))
     return 0
 

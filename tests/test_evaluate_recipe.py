@@ -13,6 +13,7 @@ import torch
 
 from ucip_adapt import UCIP
 from ucip_adapt.config import preset
+from ucip_adapt.prompts.fingerprint import weights_fingerprint
 from ucip_adapt.prompts.pack_file import read_pack
 from ucip_adapt.training.methods import write_tuning_record
 
@@ -103,17 +104,25 @@ def test_quality_table(shared_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     row = json.loads(out.read_text())["rows"]["set|avif|37"]
     recorded = read_pack(pack_file)
-    assert recorded.metadata == {**before.metadata, "evaluation": {"set": {
+    assert recorded.metadata == {**before.metadata, "evaluation": {"weights_sha256": weights_fingerprint(before.tensors), "sets": {"set": {
         "images": 2, "levels": [37], "zero_shot_task": "webp",
         **{metric: {column: round(row[key][metric], 4) for column, key in (("bicubic", "bicubic"), ("zero_shot", "zero_shot"), ("pack", "pack:avif"))}
-           for metric in ("psnr_y", "ssim_y")}}}}
+           for metric in ("psnr_y", "ssim_y")}}}}}
     assert all(torch.equal(recorded.tensors[key], tensor) for key, tensor in before.tensors.items())
     card = (tmp_path / "avif-pack" / "README.md").read_text()
-    psnr = recorded.metadata["evaluation"]["set"]["psnr_y"]
+    psnr = recorded.metadata["evaluation"]["sets"]["set"]["psnr_y"]
     assert (f"| set | 2 | 37 | {psnr['bicubic']:.2f} | {psnr['zero_shot']:.2f} (`webp`) | {psnr['pack']:.2f} | "
             f"{psnr['pack'] - psnr['zero_shot']:+.3f} |") in card
     assert "name: set\n      type: set" in card and f"value: {round(psnr['pack'], 3)}" in card
-    UCIP.from_pretrained(tmp_path / "backbone").load_prompts(tmp_path / "avif-pack")  # still loads on its backbone
+    # the pack still loads on its backbone; once its weights change, the evaluation is no longer theirs and is not saved
+    changed = UCIP.from_pretrained(tmp_path / "backbone")
+    name = changed.load_prompts(tmp_path / "avif-pack")
+    assert changed.get_prompt_pack(name).metadata["evaluation"] == recorded.metadata["evaluation"]
+    with torch.no_grad():
+        next(iter(changed.train_only_prompts(name))).add_(0.1)
+    changed.save_prompts(tmp_path / "changed-pack", name)
+    assert "evaluation" not in read_pack(tmp_path / "changed-pack" / "prompt_pack.safetensors").metadata
+    assert "Evaluation sets" not in (tmp_path / "changed-pack" / "README.md").read_text()
     refused = evaluate(*models[:2], "--packs", "ucip-adapt/ucip-small-x4-avif", "--codecs", "avif", "--record-in-packs")
     assert refused.returncode != 0 and "ucip-adapt/ucip-small-x4-avif is not a local path" in refused.stderr
 

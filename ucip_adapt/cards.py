@@ -92,7 +92,7 @@ def _psnr(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
 def _evaluation(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
     """Per evaluation set, the mean scores ``recipes/evaluate.py --record-in-packs`` recorded in the pack."""
     evaluation = metadata.get("evaluation")
-    return evaluation if isinstance(evaluation, Mapping) else {}
+    return evaluation.get("sets", {}) if isinstance(evaluation, Mapping) else {}
 
 
 def _psnr_results(subfolder: str | None, metadata: Mapping[str, Any]) -> list[EvalResult]:

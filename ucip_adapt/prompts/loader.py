@@ -70,11 +70,14 @@ class PromptPackMixin:
         return {"config": config_fingerprint(self.config), "weights": weights_fingerprint(self.backbone_state_dict())}
 
     def get_prompt_pack(self, name: str, metadata: Mapping[str, Any] | None = None) -> PromptPack:
-        """Pack ``name`` with its metadata completed: base model, fingerprint and shapes."""
+        """Pack ``name`` with its metadata completed: base model, fingerprint and shapes. A recorded
+        ``evaluation`` is kept only while the pack's weights are the ones it scored."""
         tensors = self.prompt_state_dict(name)
+        known = {**self._pack_metadata[name], **(metadata or {})}
+        if known.get("evaluation", {}).get("weights_sha256") != weights_fingerprint(tensors):
+            known.pop("evaluation", None)
         full = {
-            **self._pack_metadata[name],
-            **(metadata or {}),
+            **known,
             "base_model": self.name_or_path,
             "base_fingerprint": self.backbone_fingerprint(),
             "shapes": self._pack_shapes(),
