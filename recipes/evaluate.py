@@ -122,6 +122,12 @@ SCORED_MODELS = ("backbone", "zero_shot", "pack", "lora", "full")
 """The model columns of a result row, apart from bicubic (a pack column is "pack:<name>")."""
 
 
+def baseline_of(row: dict) -> dict:
+    """What the tuned models of a row are measured against: the backbone's own task on a seen codec, its
+    best seen task (zero-shot, with that task's name) on an unseen one."""
+    return row["backbone"] if "backbone" in row else row["zero_shot"]
+
+
 def method_of(column: str) -> str | None:
     """The method a row column belongs to: "pack:avif" -> "pack"; bookkeeping columns -> None."""
     method = column.split(":")[0]
@@ -164,7 +170,7 @@ def gain_summary(results: dict) -> list[str]:
 def _mean_scores(rows: list[dict]) -> dict[str, tuple[float, float]]:
     """Mean (PSNR-Y, SSIM-Y) of bicubic, of the baseline (each row's backbone or zero-shot) and of each
     model scored on every one of ``rows``."""
-    scored = {"bicubic": [row["bicubic"] for row in rows], "baseline": [row.get("backbone", row.get("zero_shot")) for row in rows]}
+    scored = {"bicubic": [row["bicubic"] for row in rows], "baseline": [baseline_of(row) for row in rows]}
     for method in ("pack", "lora", "full"):
         scored[method] = [row[col] for row in rows for col in row if method_of(col) == method]
     return {method: (float(np.mean([s["psnr_y"] for s in scores])), float(np.mean([s["ssim_y"] for s in scores])))
@@ -189,7 +195,7 @@ def pack_evaluation(results: dict, pack: str) -> dict[str, dict]:
             sets.setdefault(set_name, []).append((codec, level, row))
     evaluation = {}
     for name, rows in sets.items():
-        baselines = [row.get("zero_shot") or row["backbone"] for _, _, row in rows]
+        baselines = [baseline_of(row) for _, _, row in rows]
         columns = {"bicubic": [row["bicubic"] for *_, row in rows], "zero_shot": baselines, "pack": [row[f"pack:{pack}"] for *_, row in rows]}
         evaluation[name] = {
             "images": rows[0][2]["images"], "levels": [_number(level) for _, level, _ in rows],
@@ -241,8 +247,7 @@ def reusable_rows(out: Path, columns: dict[str, str]) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    not_local = [source for source in args.packs if not Path(source).exists()]
-    if args.record_in_packs and not_local:
+    if args.record_in_packs and (not_local := [source for source in args.packs if not Path(source).exists()]):
         raise SystemExit(f"--record-in-packs writes into each pack's file, but {', '.join(not_local)} is not a local path: "
                          "pass the pack's folder or file (a bundled pack is ucip_adapt/bundled/<repo name>).")
     accelerator = make_accelerator(mixed_precision="no", gradient_accumulation_steps=1, project_dir=str(args.out.parent))
