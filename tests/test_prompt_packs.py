@@ -13,6 +13,7 @@ from ucip_adapt import UCIP
 from ucip_adapt.atomic import atomic_path
 from ucip_adapt.config import preset
 from ucip_adapt.prompts import PromptPackError, read_pack
+from ucip_adapt.prompts.fingerprint import weights_fingerprint
 
 
 @pytest.fixture()
@@ -151,3 +152,22 @@ def test_saved_files_get_the_usual_permissions(backbone, tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_recorded_evaluation_keeps_its_order_and_a_malformed_one_is_dropped(backbone, tmp_path):
+    model = tuned_pack(backbone)
+    scores = {"images": 2, "levels": [8], "zero_shot_task": "jpeg",
+              "psnr_y": {"bicubic": 24.0, "zero_shot": 24.1, "pack": 24.2}, "ssim_y": {"bicubic": 0.6, "zero_shot": 0.61, "pack": 0.62}}
+    sets = {"kodak24": scores, "set14": scores, "bsd100": scores}
+    evaluation = {"weights_sha256": weights_fingerprint(model.prompt_state_dict("avif")), "sets": sets}
+    model.save_prompts(tmp_path / "scored", "avif", metadata={"evaluation": evaluation})
+    # read and saved again (as `push_prompts_to_hub` does): the sets stay in the order they were scored
+    fresh = UCIP.from_pretrained(backbone.name_or_path)
+    name = fresh.load_prompts(tmp_path / "scored")
+    fresh.save_prompts(tmp_path / "resaved", name)
+    assert list(read_pack(tmp_path / "resaved" / "prompt_pack.safetensors").metadata["evaluation"]["sets"]) == list(sets)
+    card = (tmp_path / "resaved" / "README.md").read_text()
+    assert card.index("| kodak24 |") < card.index("| set14 |") < card.index("| bsd100 |")
+    # an evaluation that is not a mapping names no weights: it is dropped, not an error
+    model.save_prompts(tmp_path / "malformed", "avif", metadata={"evaluation": "scored elsewhere"})
+    assert "evaluation" not in read_pack(tmp_path / "malformed" / "prompt_pack.safetensors").metadata

@@ -74,7 +74,8 @@ class PromptPackMixin:
         ``evaluation`` is kept only while the pack's weights are the ones it scored."""
         tensors = self.prompt_state_dict(name)
         known = {**self._pack_metadata[name], **(metadata or {})}
-        if known.get("evaluation", {}).get("weights_sha256") != weights_fingerprint(tensors):
+        evaluation = known.get("evaluation")
+        if not isinstance(evaluation, Mapping) or evaluation.get("weights_sha256") != weights_fingerprint(tensors):
             known.pop("evaluation", None)
         full = {
             **known,

@@ -46,12 +46,15 @@ class PromptPack:
 
 
 def write_pack(path: str | Path, pack: PromptPack) -> Path:
-    """Write ``pack`` to ``path`` atomically (never a half-written file) and return the path."""
+    """Write ``pack`` to ``path`` atomically (never a half-written file) and return the path.
+
+    The metadata keeps the order it was given in, so a pack read and saved again renders the same card
+    (its evaluation sets, for one, in the order they were scored)."""
     metadata = {"format": PACK_FORMAT, "format_version": PACK_FORMAT_VERSION, **pack.metadata}
     tensors = {key: t.detach().cpu().contiguous() for key, t in pack.tensors.items()}
     path = Path(path)
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"format": "pt", METADATA_KEY: json.dumps(metadata, sort_keys=True)})
+        save_file(tensors, str(tmp), metadata={"format": "pt", METADATA_KEY: json.dumps(metadata)})
     return path
 
 
