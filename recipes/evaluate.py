@@ -11,7 +11,8 @@ tuning run found best on its held-out photos). The JSON at ``--out`` is rewritte
 row, with a Markdown table beside it, and records the SHA-256 of the weights behind each column.
 ``--resume`` reuses every score of an earlier ``--out`` whose model is unchanged (bicubic always, the
 backbone's tasks, each pack, each compared model) and scores only the rest: an interrupted run goes on
-where it stopped, and a retuned pack is re-scored without scoring the others again.
+where it stopped, and a retuned pack is re-scored without scoring the others again. The new ``--out``
+holds the rows this command asks for, each written once it is whole.
 ``--record-in-packs`` then writes each pack's per-set means into its metadata, with the SHA-256 of the
 weights they belong to, and its model card shows them.
 """
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     earlier = reusable_rows(args.out, columns) if args.resume else {}
     results: dict = {"backbone": args.backbone, "packs": {n: str(s) for n, s in zip(packs, args.packs)},
                      "compare": {label: str(folder) for (label, _, _), folder in zip(comparisons, args.compare)},
-                     "fingerprints": columns, "rows": earlier}
+                     "fingerprints": columns, "rows": {}}  # rows in the order reached: every write holds whole rows only
     for folder, vvc in zip(args.data, bitstreams):
         hr = load_hr_images(folder, cache_dir=args.cache_dir)
         for codec in codecs:

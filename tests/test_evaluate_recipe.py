@@ -129,3 +129,19 @@ def test_quality_table(shared_dir, tmp_path):
     # a task the backbone lacks is named
     refused = evaluate(*models, "--codecs", "avif", "--zero-shot-tasks", "heic")
     assert refused.returncode != 0 and "--zero-shot-tasks heic: not tasks of the backbone" in refused.stderr
+
+    # a retrained backbone rescores every row but bicubic; the files written after each row hold only
+    # whole rows (an earlier row whose backbone score was dropped is not written half-scored)
+    result = evaluate(*models[:2], "--codecs", "vvc,avif", "--zero-shot-tasks", "webp", "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    vvc = json.loads(out.read_text())["rows"]["set|vvc|37"]
+    with torch.no_grad():
+        for param in backbone.parameters():
+            param.add_(0.01 * torch.randn_like(param))
+    backbone.save_pretrained(tmp_path / "retrained")
+    result = evaluate("--backbone", str(tmp_path / "retrained"), "--codecs", "vvc,avif", "--zero-shot-tasks", "webp", "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "set|vvc|37: scored backbone;" in result.stdout and "set|avif|37: scored task:webp;" in result.stdout
+    retrained = json.loads(out.read_text())["rows"]
+    assert set(retrained) == {"set|vvc|37", "set|avif|37"}
+    assert retrained["set|vvc|37"]["bicubic"] == vvc["bicubic"] and retrained["set|vvc|37"]["backbone"] != vvc["backbone"]
