@@ -171,3 +171,17 @@ def test_recorded_evaluation_keeps_its_order_and_a_malformed_one_is_dropped(back
     # an evaluation that is not a mapping names no weights: it is dropped, not an error
     model.save_prompts(tmp_path / "malformed", "avif", metadata={"evaluation": "scored elsewhere"})
     assert "evaluation" not in read_pack(tmp_path / "malformed" / "prompt_pack.safetensors").metadata
+
+
+def test_saving_the_same_pack_again_leaves_the_file_untouched(backbone, tmp_path):
+    """The header's key order differs between runs, so an identical re-save would otherwise change the bytes."""
+    model = tuned_pack(backbone)
+    path = model.save_prompts(tmp_path / "avif.safetensors", "avif")
+    first = path.stat()
+    model.save_prompts(path, "avif")
+    assert path.stat().st_ino == first.st_ino and path.stat().st_mtime_ns == first.st_mtime_ns
+    with torch.no_grad():
+        next(iter(model.train_only_prompts("avif"))).add_(0.1)
+    model.save_prompts(path, "avif")
+    assert path.stat().st_ino != first.st_ino
+    assert read_pack(path).metadata["name"] == "avif"

@@ -49,13 +49,29 @@ def write_pack(path: str | Path, pack: PromptPack) -> Path:
     """Write ``pack`` to ``path`` atomically (never a half-written file) and return the path.
 
     The metadata keeps the order it was given in, so a pack read and saved again renders the same card
-    (its evaluation sets, for one, in the order they were scored)."""
+    (its evaluation sets, for one, in the order they were scored). A file that already holds this very
+    pack is left untouched: safetensors orders the header's keys differently from run to run, so
+    rewriting it would change its bytes (and show a bundled pack as modified) with nothing new in it."""
     metadata = {"format": PACK_FORMAT, "format_version": PACK_FORMAT_VERSION, **pack.metadata}
     tensors = {key: t.detach().cpu().contiguous() for key, t in pack.tensors.items()}
     path = Path(path)
+    if _holds(path, tensors, metadata):
+        return path
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"format": "pt", METADATA_KEY: json.dumps(metadata)})
     return path
+
+
+def _holds(path: Path, tensors: dict[str, Tensor], metadata: dict[str, Any]) -> bool:
+    """Whether ``path`` is a readable pack with exactly these tensors and this metadata."""
+    if not path.is_file():
+        return False
+    try:
+        existing = read_pack(path)
+    except PromptPackError:
+        return False
+    return (existing.metadata == json.loads(json.dumps(metadata)) and existing.tensors.keys() == tensors.keys()
+            and all(existing.tensors[key].dtype == tensor.dtype and existing.tensors[key].equal(tensor) for key, tensor in tensors.items()))
 
 
 def read_pack(path: str | Path) -> PromptPack:
