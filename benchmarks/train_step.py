@@ -13,20 +13,18 @@ It tells how long a schedule takes on a lent GPU, and which batch fits, before t
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 import torch
 
-from ucip_adapt.config import PRESETS
+from ucip_adapt.config import PRESETS, SEEN_TASKS, preset
 from ucip_adapt.modeling.ucip import UCIP
-
-SEEN_TASKS = ["jpeg", "hevc", "vvc", "webp"]
+from ucip_adapt.training.loop import ADAM_BETAS
 
 
 def time_steps(model: UCIP, batch_size: int, patch_size: int, steps: int, warmup: int, device: torch.device) -> float:
     """Mean seconds per training step after ``warmup`` untimed ones."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.99))
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-4, betas=ADAM_BETAS)
     lr = torch.rand(batch_size, 3, patch_size, patch_size, device=device)
     hr = torch.rand(batch_size, 3, patch_size * 4, patch_size * 4, device=device)
     tasks = [SEEN_TASKS[i % len(SEEN_TASKS)] for i in range(batch_size)]
@@ -60,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    config = dataclasses.replace(PRESETS[args.preset], tasks=SEEN_TASKS)
+    config = preset(args.preset, tasks=list(SEEN_TASKS))
     hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"{args.preset}, LR {args.patch_size}x{args.patch_size}, bf16 autocast, eager, on {hardware}\n")
     print("| batch | s / step | M LR pixels / s | peak GPU memory |")
