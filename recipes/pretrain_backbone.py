@@ -15,6 +15,8 @@ EMA 0.999, 8-way flips/rotations), scaled by flags. The same script runs on one 
 many GPUs/nodes through ``accelerate launch``; ``--resume`` continues an interrupted run exactly.
 ``--init-from`` starts a new stage from trained weights instead of random ones (a curriculum, e.g.
 larger patches once small ones have converged); the stage has its own optimizer and schedule.
+Several sizes (``--patch-size 96 128``) take turns step by step, each step drawing from the photos
+large enough for its size, so that large crops do not shrink the pool the small ones train on.
 The EMA weights are written with ``save_pretrained`` into ``<output-dir>/final``.
 ``--pack-pairs`` writes the degraded pairs into one compact file and exits; ``--packed-pairs`` trains
 from such a file on a machine that has neither the codec libraries nor ``datasets`` (the data
@@ -34,9 +36,10 @@ from typing import TYPE_CHECKING
 import torch
 from accelerate import Accelerator
 
+from ucip_adapt.cards import patch_label
 from ucip_adapt.config import SEEN_TASKS, preset
 from ucip_adapt.modeling.ucip import UCIP
-from ucip_adapt.training.args import add_training_flags, loop_config
+from ucip_adapt.training.args import add_training_flags, loop_config, recorded_patch_size
 from ucip_adapt.training.batches import PatchBatches
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.launch import make_accelerator
@@ -121,7 +124,7 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[Traini
         hr_train, hr_heldout = split_heldout(load_hr_images(folder, cache_dir=args.cache_dir), args.heldout_fraction)
         degradations = degradations_for(codecs, folder, vvc)
         train_pairs += materialize_pairs(degraded_pairs(hr_train, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
-                                         min_lr_size=args.patch_size)
+                                         min_lr_size=min(args.patch_size))
         heldout_pairs += materialize_pairs(degraded_pairs(hr_heldout, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
     heldout_pairs = heldout_pairs[:: max(1, len(heldout_pairs) // args.max_eval_images)][: args.max_eval_images]
     if not heldout_pairs:
@@ -147,12 +150,12 @@ def pack_pairs(args: argparse.Namespace, codecs: list[str]) -> None:
 
 
 def packed_pairs(args: argparse.Namespace) -> tuple[list[TrainingPair], list[TrainingPair], str]:
-    """``--packed-pairs``: the pairs of a pack, checked to be large enough for ``--patch-size``."""
+    """``--packed-pairs``: the pairs of a pack, checked to be large enough for every ``--patch-size``."""
     train_pairs, heldout, source = load_packed_pairs(args.packed_pairs)
-    smallest = min(min(pair.lr.shape[:2]) for pair in train_pairs)
-    if smallest < args.patch_size:
+    smallest, patch = min(min(pair.lr.shape[:2]) for pair in train_pairs), min(args.patch_size)
+    if smallest < patch:
         raise SystemExit(f"{args.packed_pairs} holds LR images of {smallest} pixels on a side, under --patch-size "
-                         f"{args.patch_size}: pass --patch-size {smallest} or pack again with --patch-size {args.patch_size}.")
+                         f"{patch}: pass --patch-size {smallest} or pack again with --patch-size {patch}.")
     return train_pairs, heldout, f"{source} (packed in {Path(args.packed_pairs).name})"
 
 
@@ -174,7 +177,7 @@ def training_card(summary: dict) -> str:
         f"- Recipe: `{summary['launcher']} recipes/pretrain_backbone.py {' '.join(summary['argv'])}`\n"
         + (f"- Initialised from {summary['init_from']} (an earlier stage)\n" if summary.get("init_from") else "")
         + f"- Data: {summary['data']} ({summary['train_pairs']} training pairs of {', '.join(summary['codecs'])} at four levels each)\n"
-        f"- Steps {summary['steps']}, batch {summary['batch_size']}, LR patch {summary['patch_size']}x{summary['patch_size']}, "
+        f"- Steps {summary['steps']}, batch {summary['batch_size']}, LR patch {patch_label(summary['patch_size'])}, "
         f"precision {summary['mixed_precision']}\n"
         f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 3600:.2f} h\n"
         f"- Held-out PSNR-Y (EMA weights): {summary['heldout_psnr_y']:.2f} dB (bicubic {summary['heldout_bicubic_psnr_y']:.2f} dB)\n\n"
@@ -208,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     def evaluate(net) -> dict[str, float]:
         return {"psnr_y": mean_psnr(score_pairs(heldout, model, accelerator=accelerator))}
 
-    batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_size=args.patch_size, seed=args.seed)
+    batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_sizes=args.patch_size, seed=args.seed)
     result, ema = train(accelerator=accelerator, model=model, trainable=trainable, batches=batches,
                         config=loop_config(args), evaluate=evaluate, run_info={"preset": args.preset, "codecs": codecs})
     if accelerator.is_main_process:
@@ -220,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             "init_from": args.init_from, "launcher": "python" if accelerator.num_processes == 1 else
                         f"accelerate launch --multi_gpu --num_processes {accelerator.num_processes}",
             "data": data, "train_pairs": len(train_pairs), "steps": result.resumed_from + result.steps_done,
-            "batch_size": args.batch_size, "patch_size": args.patch_size, "mixed_precision": args.mixed_precision,
+            "batch_size": args.batch_size, "patch_size": recorded_patch_size(args.patch_size), "mixed_precision": args.mixed_precision,
             "hardware": hardware(accelerator),
             "wall_seconds": result.seconds,
             "heldout_psnr_y": mean_psnr(score_pairs(heldout, model)),

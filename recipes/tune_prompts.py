@@ -28,7 +28,7 @@ from pathlib import Path
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
 from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations, split_heldout
 from ucip_adapt.modeling.ucip import UCIP
-from ucip_adapt.training.args import add_training_flags, loop_config
+from ucip_adapt.training.args import add_training_flags, loop_config, recorded_patch_size
 from ucip_adapt.training.batches import PatchBatches
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.launch import make_accelerator
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--heldout-fraction {args.heldout_fraction} leaves {len(train_hr)} training and {len(heldout_hr)} held-out images; change it.")
     with accelerator.main_process_first():
         train_pairs = materialize_pairs(degraded_pairs(train_hr, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
-                                        min_lr_size=args.patch_size)
+                                        min_lr_size=min(args.patch_size))
         heldout = materialize_pairs(degraded_pairs(heldout_hr, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
     heldout = heldout[: args.max_eval_images]
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"psnr_y": mean_psnr(score_pairs(heldout, model, setup.task, accelerator))}
 
     train_pairs = [replace(pair, task=setup.task) for pair in train_pairs]  # lora/full train the best seen task
-    batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_size=args.patch_size, seed=args.seed)
+    batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_sizes=args.patch_size, seed=args.seed)
     run_info = {"codec": args.codec, "levels": levels, "method": args.method, "backbone": args.backbone, "data": args.data or "scikit-image photos"}
     result, ema = train(accelerator=accelerator, model=setup.model, trainable=setup.trainable, batches=batches,
                         config=loop_config(args), evaluate=evaluate, run_info=run_info)
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = {
         **run_info,
-        "steps": args.steps, "batch_size": args.batch_size, "patch_size": args.patch_size, "seed": args.seed,
+        "steps": args.steps, "batch_size": args.batch_size, "patch_size": recorded_patch_size(args.patch_size), "seed": args.seed,
         "train_images": len(train_hr), "heldout_images": len(heldout_hr), "train_pairs": len(train_pairs), "heldout_pairs": len(heldout),
         "trainable_parameters": sum(p.numel() for p in setup.trainable.values()),
         "psnr_y": {"bicubic": bicubic, "zero_shot": zero_shot, "best_seen_task": best_seen, "before": zero_shot[best_seen], "after": after},

@@ -1,6 +1,7 @@
 """recipes/pretrain_backbone.py on real photos: a first stage from random weights, a second stage
 started from it with ``--init-from``, the refusal of a backbone that is another network, and a
-time-budgeted run from packed pairs where the data pipeline's libraries are missing."""
+time-budgeted run of two crop sizes in turn from packed pairs where the data pipeline's libraries are
+missing."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def test_init_from_another_network_is_refused_before_any_training(workspace, fir
     assert not (workspace / "mismatch").exists()
 
 
-def test_packed_pairs_train_without_datasets_or_codecs_for_a_time_budget(workspace, first_stage):
+def test_packed_pairs_train_two_crop_sizes_without_datasets_or_codecs_for_a_time_budget(workspace, first_stage):
     pack = workspace / "pairs.safetensors"
     packed = pretrain(workspace, "unused", "--pack-pairs", str(pack))
     assert packed.returncode == 0, packed.stderr[-3000:]
@@ -89,7 +90,7 @@ def test_packed_pairs_train_without_datasets_or_codecs_for_a_time_budget(workspa
     # As on a lent GPU machine: the data pipeline's libraries cannot be imported at all.
     blocked = ("datasets", "evaluate", "imagecodecs", "pillow_heif", "av", "skimage")
     argv = ["pretrain_backbone.py", "--preset", "ucip-tiny", "--codecs", "jpeg", "--packed-pairs", str(pack), "--batch-size", "2",
-            "--patch-size", "24", "--steps", "100000", "--time-budget-minutes", "0.1", "--checkpoint-every", "100000",
+            "--patch-size", "24", "32", "--steps", "100000", "--time-budget-minutes", "0.1", "--checkpoint-every", "100000",
             "--eval-every", "0", "--init-from", str(first_stage / "final"), "--output-dir", str(workspace / "budget"), "--compile"]
     runner = (f"import runpy, sys\nfor name in {blocked!r}: sys.modules[name] = None\n"
               f"sys.argv = {argv!r}\nrunpy.run_path({str(PRETRAIN)!r}, run_name='__main__')")
@@ -100,9 +101,9 @@ def test_packed_pairs_train_without_datasets_or_codecs_for_a_time_budget(workspa
     # Steps 6-25 are timed (the blocks compile in step 1), then the run is cut to what fits in 6 seconds.
     assert 25 <= summary["steps"] < 100000 and len(summary["losses"]) == summary["steps"]
     assert f"training {summary['steps']} steps" in result.stdout
-    assert summary["data"] == f"{workspace / 'hr'} (packed in pairs.safetensors)"
+    assert summary["data"] == f"{workspace / 'hr'} (packed in pairs.safetensors)" and summary["patch_size"] == [24, 32]
     card = (workspace / "budget" / "final" / "README.md").read_text()
-    assert f"Steps {summary['steps']}, batch 2" in card
+    assert f"Steps {summary['steps']}, batch 2, LR patch 24x24 and 32x32 in turn" in card
 
 
 def test_a_time_budget_cannot_resume():

@@ -27,6 +27,13 @@ PackOnCard = tuple[str | None, Mapping[str, Any]]
 """A pack as a card shows it: its sub-folder in the repository (``None`` at the root) and its metadata."""
 
 
+def patch_label(patch_size: int | Sequence[int]) -> str:
+    """A run's recorded ``--patch-size`` as cards print it: ``96x96``, or ``96x96 and 128x128 in turn``."""
+    sizes = [patch_size] if isinstance(patch_size, int) else list(patch_size)
+    label = " and ".join(f"{size}x{size}" for size in sizes)
+    return label + " in turn" if len(sizes) > 1 else label
+
+
 def hub_model_id(name: str | None) -> str | None:
     """``name`` if it is a Hub repo id, ``None`` for a local path or nothing (a card must not name those)."""
     if not name or name.count("/") != 1 or Path(name).exists():
@@ -136,7 +143,7 @@ def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: s
     ]
     if metadata.get("steps") is not None:
         lines.append(f"- Tuned: {metadata['steps']} steps, batch {metadata.get('batch_size', '?')}, "
-                     f"LR patch {metadata.get('patch_size', '?')}, {_count(metadata.get('train_pairs'))} training pairs")
+                     f"LR patch {patch_label(metadata['patch_size']) if 'patch_size' in metadata else '?'}, {_count(metadata.get('train_pairs'))} training pairs")
     psnr = _psnr(metadata)
     if psnr.get("after") is not None:
         lines += ["", f"Held-out PSNR-Y ({metadata.get('heldout_pairs', '?')} pairs, {metadata.get('data', 'tuning data')}):", "",

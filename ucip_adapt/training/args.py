@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from .loop import LoopConfig
 
@@ -14,7 +15,8 @@ def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_siz
     group.add_argument("--steps", type=int, default=steps, help="optimizer steps")
     group.add_argument("--batch-size", type=int, default=batch_size,
                        help="crops per optimizer step over all processes and accumulation steps (the effective batch)")
-    group.add_argument("--patch-size", type=int, default=patch_size, help="LR crop size (HR is 4x)")
+    group.add_argument("--patch-size", type=int, nargs="+", default=[patch_size],
+                       help="LR crop size (HR is 4x); several sizes (e.g. 96 128) take turns, one size per optimizer step")
     group.add_argument("--lr", type=float, default=learning_rate, help="Adam learning rate (betas 0.9, 0.99); tune_prompts.py picks one per --method when omitted")
     group.add_argument("--gradient-accumulation-steps", type=int, default=1)
     group.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default="no", help="fp16 is refused on CPU")
@@ -29,6 +31,11 @@ def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_siz
     group.add_argument("--log-with", default=None, help="an Accelerate tracker, e.g. tensorboard")
     group.add_argument("--num-proc", type=int, default=None, help="processes for the one-time degradation of the data")
     group.add_argument("--cache-dir", default=None, help="where degraded pairs are cached (default: the datasets cache)")
+
+
+def recorded_patch_size(sizes: Sequence[int]) -> int | list[int]:
+    """``--patch-size`` as run records keep it: one size as a number (as every earlier record has it), several as a list."""
+    return sizes[0] if len(sizes) == 1 else list(sizes)
 
 
 def loop_config(args: argparse.Namespace) -> LoopConfig:

@@ -28,12 +28,22 @@ class MicroBatch:
 
 
 class PatchBatches:
-    """Deterministic global batches of ``batch_size`` crops of ``patch_size`` LR pixels."""
+    """Deterministic global batches of ``batch_size`` crops of LR pixels.
 
-    def __init__(self, pairs: Sequence[TrainingPair], *, batch_size: int, patch_size: int, seed: int, scale: int = 4) -> None:
+    With several ``patch_sizes`` the steps take turns (step ``s`` crops ``patch_sizes[s % n]``), each
+    step drawing only from the pairs large enough for its size: larger crops show the network
+    statistics closer to a whole photo's, smaller ones keep every photo of the pool in play.
+    """
+
+    def __init__(self, pairs: Sequence[TrainingPair], *, batch_size: int, patch_sizes: Sequence[int], seed: int, scale: int = 4) -> None:
         if not pairs:
             raise ValueError("No training pairs: the data source produced no image at least as large as the crop.")
-        self.pairs, self.batch_size, self.patch_size, self.seed, self.scale = pairs, batch_size, patch_size, seed, scale
+        self.batch_size, self.patch_sizes, self.seed, self.scale = batch_size, list(patch_sizes), seed, scale
+        self.pairs_by_size = {size: [pair for pair in pairs if min(pair.lr.shape[:2]) >= size] for size in self.patch_sizes}
+        for size, eligible in self.pairs_by_size.items():
+            if not eligible:
+                raise ValueError(f"No training pair has an LR image of at least {size}x{size} pixels: "
+                                 f"drop {size} from --patch-size or add larger photos.")
 
     def micro_batch(self, step: int, micro_step: int, rank: int, num_micro: int, world_size: int) -> MicroBatch:
         """The slice of step ``step``'s global batch for one accumulation step of one process."""
@@ -44,12 +54,14 @@ class PatchBatches:
             )
         per_part = self.batch_size // parts
         start = (micro_step * world_size + rank) * per_part
+        size = self.patch_sizes[step % len(self.patch_sizes)]
+        pairs = self.pairs_by_size[size]
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-        choices = torch.randint(len(self.pairs), (self.batch_size,), generator=generator).tolist()
+        choices = torch.randint(len(pairs), (self.batch_size,), generator=generator).tolist()
         lrs, hrs, tasks = [], [], []
         for i, index in enumerate(choices):
-            pair = self.pairs[index]
-            params = aligned_crop_params(pair.lr.shape, self.patch_size, generator)  # drawn for every sample: keeps the stream aligned
+            pair = pairs[index]
+            params = aligned_crop_params(pair.lr.shape, size, generator)  # drawn for every sample: keeps the stream aligned
             if start <= i < start + per_part:
                 lr, hr = apply_crop(pair.lr, pair.hr, params, self.scale)
                 lrs.append(lr)
