@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--heldout-fraction", type=float, default=0.03)
     parser.add_argument("--max-eval-images", type=int, default=48)
     parser.add_argument("--compile", action="store_true",
-                        help="torch.compile the prompted blocks (one compile, reused by every block and task mix; for a GPU)")
+                        help="torch.compile the prompted blocks (one graph per crop size, reused by every block and task mix; for a GPU)")
     add_training_flags(parser, steps=20000, batch_size=16, patch_size=48, learning_rate=2e-4, checkpoint_every=250, eval_every=2000)
     args = parser.parse_args(argv)
     if args.packed_pairs and (args.data or args.vvc_bitstreams or args.pack_pairs):
@@ -159,6 +159,13 @@ def packed_pairs(args: argparse.Namespace) -> tuple[list[TrainingPair], list[Tra
     return train_pairs, heldout, f"{source} (packed in {Path(args.packed_pairs).name})"
 
 
+def heldout_psnr(model: UCIP, heldout: list[TrainingPair], accelerator: Accelerator | None = None) -> float:
+    """Mean held-out PSNR-Y, run eagerly: the held-out photos come in many sizes, and compiled
+    blocks would compile a graph for each of them."""
+    with torch.compiler.set_stance("force_eager"):
+        return mean_psnr(score_pairs(heldout, model, accelerator=accelerator))
+
+
 def hardware(accelerator: Accelerator) -> str:
     """The training hardware for the card: GPU model, or CPU architecture and threads."""
     if accelerator.device.type == "cuda":
@@ -206,10 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     model.to(accelerator.device)
     trainable = dict(model.named_parameters())
     if args.compile:
-        model.compile_blocks()
+        # Static graphs, one per crop size: under bf16 autocast, inductor (torch 2.13) fails to
+        # compile the dynamic-shape backward it tries once a second size arrives.
+        model.compile_blocks(dynamic=False)
 
     def evaluate(net) -> dict[str, float]:
-        return {"psnr_y": mean_psnr(score_pairs(heldout, model, accelerator=accelerator))}
+        return {"psnr_y": heldout_psnr(net, heldout, accelerator)}
 
     batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_sizes=args.patch_size, seed=args.seed)
     result, ema = train(accelerator=accelerator, model=model, trainable=trainable, batches=batches,
@@ -226,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch_size": args.batch_size, "patch_size": recorded_patch_size(args.patch_size), "mixed_precision": args.mixed_precision,
             "hardware": hardware(accelerator),
             "wall_seconds": result.seconds,
-            "heldout_psnr_y": mean_psnr(score_pairs(heldout, model)),
+            "heldout_psnr_y": heldout_psnr(model, heldout),
             "heldout_bicubic_psnr_y": mean_psnr(score_pairs(heldout)),
             "losses": result.losses, "evaluations": result.evaluations,
         }
