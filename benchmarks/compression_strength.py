@@ -33,13 +33,14 @@ def score_row(model: UCIP, label: str, pairs: list[TrainingPair], tasks: list[st
     for pair in pairs:
         clean_lr = bicubic_downscale(pair.hr)
         lr = pair.lr if compressed else clean_lr
-        lr_psnr.append(psnr_y(lr, clean_lr, crop_border=0) if compressed else 0.0)
+        if compressed:
+            lr_psnr.append(psnr_y(lr, clean_lr, crop_border=0))
         bicubic.append(psnr_y(bicubic_upscale(lr), pair.hr))
         for task in tasks:
             with torch.no_grad():
                 sr = model_upscale(model, lr, task, torch.device("cpu"))
             gains[task].append(psnr_y(sr, pair.hr) - bicubic[-1])
-    lr_cell = f"{np.mean(lr_psnr):.2f}" if compressed else "-"
+    lr_cell = f"{np.mean(lr_psnr):.2f}" if lr_psnr else "-"
     return f"| {label} | {lr_cell} | {np.mean(bicubic):.2f} | " + " | ".join(f"{np.mean(gains[t]):+.3f}" for t in tasks) + " |"
 
 
@@ -69,6 +70,7 @@ def main() -> None:
     print(score_row(model, "uncompressed", next(iter(by_level.values())), args.tasks, compressed=False))
     for label, level_pairs in by_level.items():
         print(score_row(model, label, level_pairs, args.tasks))
+
 
 if __name__ == "__main__":
     main()

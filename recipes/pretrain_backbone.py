@@ -159,7 +159,7 @@ def packed_pairs(args: argparse.Namespace) -> tuple[list[TrainingPair], list[Tra
     return train_pairs, heldout, f"{source} (packed in {Path(args.packed_pairs).name})"
 
 
-def heldout_psnr(model: UCIP, heldout: list[TrainingPair], accelerator: Accelerator | None = None) -> float:
+def heldout_psnr(model: torch.nn.Module, heldout: list[TrainingPair], accelerator: Accelerator | None = None) -> float:
     """Mean held-out PSNR-Y, run eagerly: the held-out photos come in many sizes, and compiled
     blocks would compile a graph for each of them."""
     with torch.compiler.set_stance("force_eager"):
