@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         pack_pairs(args, codecs)
         return 0
     accelerator = make_accelerator(mixed_precision=args.mixed_precision, gradient_accumulation_steps=args.gradient_accumulation_steps,
-                                   project_dir=args.output_dir, log_with=args.log_with)
+                                   project_dir=args.output_dir, log_with=args.log_with, threads=args.threads)
     model = initial_model(args, codecs)
     if args.packed_pairs:
         train_pairs, heldout, data = packed_pairs(args)

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     accelerator = make_accelerator(mixed_precision=args.mixed_precision, gradient_accumulation_steps=args.gradient_accumulation_steps,
-                                   project_dir=args.output_dir, log_with=args.log_with)
+                                   project_dir=args.output_dir, log_with=args.log_with, threads=args.threads)
     started = time.time()
     backbone = UCIP.from_pretrained(args.backbone)
     if args.codec in backbone.tasks:

@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from ucip_adapt import UCIP
 from ucip_adapt.config import preset
 from ucip_adapt.prompts import read_pack
-from ucip_adapt.training.launch import LaunchError, check_precision
+from ucip_adapt.training.launch import LaunchError, check_precision, make_accelerator
 
 REPO = Path(__file__).resolve().parents[1]
 TUNE = REPO / "recipes" / "tune_prompts.py"
@@ -125,6 +125,36 @@ def test_fp16_is_refused_on_cpu():
     with pytest.raises(LaunchError, match="bf16"):
         check_precision("fp16", use_cuda=False)
     check_precision("bf16", use_cuda=False)
+
+
+THREAD_PROBE = """
+import os, sys, torch
+from ucip_adapt.training.launch import make_accelerator
+threads = int(sys.argv[2]) if len(sys.argv) > 2 else None
+make_accelerator(mixed_precision="no", gradient_accumulation_steps=1, project_dir=sys.argv[1], threads=threads)
+print(os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads())
+"""
+
+
+def test_a_bare_accelerate_launch_trains_on_every_core_of_a_cpu(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(THREAD_PROBE)
+    env = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
+    launch = [sys.executable, "-m", "accelerate.commands.launch"]
+
+    def threads(command: list[str], extra_env: dict[str, str] | None = None) -> list[str]:
+        result = subprocess.run(command, capture_output=True, text=True, env={**env, **(extra_env or {})}, timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout.split()
+
+    cores = str(len(os.sched_getaffinity(0)))
+    # accelerate's launcher sets OMP_NUM_THREADS=1 for its one process; the run still uses every core.
+    assert threads([*launch, str(probe), str(tmp_path)]) == ["1", cores]
+    assert threads([*launch, str(probe), str(tmp_path), "1"]) == ["1", "1"]  # --threads 1
+    # Without the launcher, a thread count the user set is kept.
+    assert threads([sys.executable, str(probe), str(tmp_path)], {"OMP_NUM_THREADS": "1"}) == ["1", "1"]
+    with pytest.raises(LaunchError, match="--threads must be at least 1"):
+        make_accelerator(mixed_precision="no", gradient_accumulation_steps=1, project_dir=str(tmp_path), threads=0)
 
 
 @pytest.mark.parametrize("method", ["lora", "full"])

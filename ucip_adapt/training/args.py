@@ -25,6 +25,9 @@ def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_siz
     group.add_argument("--eval-every", type=int, default=eval_every, help="validate every N steps (0: only at the end)")
     group.add_argument("--time-budget-minutes", type=float, default=0.0,
                        help="train as many steps as fit in this wall time (timed on the first steps; --steps is the cap)")
+    group.add_argument("--threads", type=int, default=None,
+                       help="CPU threads per process (default: every core for a single process, which a bare "
+                            "`accelerate launch` would give one; with several processes, OMP_NUM_THREADS)")
     group.add_argument("--seed", type=int, default=0)
     group.add_argument("--output-dir", default=None)
     group.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output-dir")

@@ -1,7 +1,9 @@
 """Building the ``Accelerator`` and refusing launch states that would silently train wrong.
 
 On a CPU-only machine DDP needs ``Accelerator(cpu=True)`` and ``accelerate launch --multi_gpu``:
-plain ``--num_processes 2`` starts one process, and fp16 autocast is a silent no-op on CPU.
+plain ``--num_processes 2`` starts one process, and fp16 autocast is a silent no-op on CPU. A bare
+``accelerate launch`` there (no config, no GPU) also starts its one process with
+``OMP_NUM_THREADS=1``, so a CPU run would use one core of the machine; `cpu_threads` undoes that.
 """
 
 from __future__ import annotations
@@ -25,17 +27,33 @@ def check_precision(mixed_precision: str, use_cuda: bool) -> None:
         raise LaunchError("--mixed-precision fp16 does nothing on CPU (autocast ignores it); use bf16 or no.")
 
 
+def cpu_threads(requested: int | None, num_processes: int) -> int | None:
+    """PyTorch threads for a CPU process: ``requested`` if given; every core this process may use
+    when it is the only process and ``accelerate launch`` gave it one thread (its default without a
+    config or GPU); otherwise None, leaving ``OMP_NUM_THREADS`` or PyTorch's own choice."""
+    if requested is not None:
+        return requested
+    launched_by_accelerate = "ACCELERATE_MIXED_PRECISION" in os.environ
+    if num_processes == 1 and launched_by_accelerate and os.environ.get("OMP_NUM_THREADS") == "1":
+        return len(os.sched_getaffinity(0))
+    return None
+
+
 def make_accelerator(
-    *, mixed_precision: str, gradient_accumulation_steps: int, project_dir: str, log_with: str | None = None
+    *, mixed_precision: str, gradient_accumulation_steps: int, project_dir: str, log_with: str | None = None,
+    threads: int | None = None,
 ) -> Accelerator:
-    """An Accelerator for this machine: CPU (gloo DDP) without CUDA, GPUs otherwise.
+    """An Accelerator for this machine: CPU (gloo DDP) without CUDA, GPUs otherwise. On a CPU,
+    PyTorch runs ``threads`` threads per process (see :func:`cpu_threads` for the default).
 
     Raises:
-        LaunchError: fp16 on CPU, several processes requested but one started, or processes that
-            would not synchronise.
+        LaunchError: fp16 on CPU, fewer than one thread, several processes requested but one
+            started, or processes that would not synchronise.
     """
     use_cuda = torch.cuda.is_available()
     check_precision(mixed_precision, use_cuda)
+    if threads is not None and threads < 1:
+        raise LaunchError(f"--threads must be at least 1, got {threads}")
     accelerator = Accelerator(
         cpu=not use_cuda,
         mixed_precision=mixed_precision,
@@ -54,4 +72,6 @@ def make_accelerator(
             "accelerate launch was asked for several processes but started one: on a CPU-only machine add "
             "--multi_gpu (accelerate launch --multi_gpu --num_processes N ...)."
         )
+    if accelerator.device.type == "cpu" and (chosen := cpu_threads(threads, accelerator.num_processes)) is not None:
+        torch.set_num_threads(chosen)
     return accelerator
