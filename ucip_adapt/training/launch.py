@@ -35,8 +35,15 @@ def cpu_threads(requested: int | None, num_processes: int) -> int | None:
         return requested
     launched_by_accelerate = "ACCELERATE_MIXED_PRECISION" in os.environ
     if num_processes == 1 and launched_by_accelerate and os.environ.get("OMP_NUM_THREADS") == "1":
-        return len(os.sched_getaffinity(0))
+        return usable_cores()
     return None
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform has one, as in containers)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def make_accelerator(
