@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,6 +12,7 @@ from safetensors.torch import load_file, save_file
 
 from ucip_adapt import UCIP
 from ucip_adapt.config import PRESETS, UCIPConfig, preset
+from ucip_adapt.modeling.anchor import bicubic_upscale
 from ucip_adapt.modeling.axial_sampling import axial_shift_sample
 from ucip_adapt.modeling.dynamic_prompt import DynamicPrompt
 from ucip_adapt.modeling.routing import TaskRouting
@@ -93,9 +95,9 @@ def test_mixed_task_prompts_keep_the_prompts_dtype_under_autocast():
 
 def test_task_errors_list_the_choices(tiny):
     lr = torch.rand(2, 3, 8, 8)
-    with pytest.raises(KeyError, match=r"Backbone tasks: \['jpeg', 'hevc', 'vvc', 'webp'\]"):
+    with pytest.raises(KeyError, match=r"Backbone tasks: \['jpeg', 'hevc', 'vvc', 'webp', 'clean'\]"):
         tiny(lr, task="avif")
-    with pytest.raises(IndexError, match="slots 0..3"):
+    with pytest.raises(IndexError, match="slots 0..4"):
         tiny(lr, task=[2, 7])
     with pytest.raises(ValueError, match="one per sample"):
         tiny(lr, task=["jpeg"] * 3)
@@ -116,7 +118,7 @@ def test_forward_is_raw_and_upscale_clamps_and_crops(tiny):
 def test_save_and_load_round_trip_exactly(tiny, tmp_path):
     tiny.save_pretrained(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
-    assert config["tasks"] == ["jpeg", "hevc", "vvc", "webp"] and config["depths"] == [2, 2]
+    assert config["tasks"] == ["jpeg", "hevc", "vvc", "webp", "clean"] and config["depths"] == [2, 2]
     loaded = UCIP.from_pretrained(tmp_path)
     assert loaded.config == tiny.config
     for name, tensor in tiny.backbone_state_dict().items():
@@ -175,3 +177,47 @@ def test_compiled_blocks_match_eager_and_serve_every_task_mix():
         torch.testing.assert_close(compiled(lr, task=["jpeg", "vvc"]), eager(lr, task=["jpeg", "vvc"]), atol=1e-4, rtol=0)
         with torch._dynamo.config.patch(error_on_recompile=True):
             torch.testing.assert_close(compiled(lr, task=["webp", "hevc"]), eager(lr, task=["webp", "hevc"]), atol=1e-4, rtol=0)
+
+
+def test_an_untrained_anchored_model_is_pillow_bicubic(shared_data):
+    """Zero last convolution: the output is the anchor, which is Pillow's bicubic x4 (up to its fixed-point rounding)."""
+    from PIL import Image
+
+    model = UCIP(preset("ucip-small")).eval()
+    assert model.config.anchor == "bicubic"
+    hr = Image.open(shared_data / "eval" / "kodak24" / "kodim03.png").convert("RGB")
+    lr = np.asarray(hr.resize((hr.width // 4, hr.height // 4), Image.BICUBIC))
+    pillow = np.asarray(Image.fromarray(lr).resize((lr.shape[1] * 4, lr.shape[0] * 4), Image.BICUBIC)).astype(int)
+    for task in model.tasks:
+        sr = model.upscale(torch.from_numpy(lr.copy()).permute(2, 0, 1)[None].float() / 255, task=task)
+        ours = (sr[0].permute(1, 2, 0).numpy() * 255).round().astype(int)
+        differing = np.abs(ours - pillow)
+        assert differing.max() <= 1 and (differing > 0).mean() < 0.005, task
+
+
+def test_the_anchor_is_a_config_field_the_release_does_not_have(tmp_path):
+    anchored = UCIP(preset("ucip-tiny", anchor="bicubic"))
+    anchored.save_pretrained(tmp_path / "anchored")
+    assert json.loads((tmp_path / "anchored" / "config.json").read_text())["anchor"] == "bicubic"
+    assert UCIP.from_pretrained(tmp_path / "anchored").config.anchor == "bicubic"
+    assert PRESETS["ucip-middle"].anchor is None and "anchor" not in PRESETS["ucip-middle"].architecture()
+    with pytest.raises(ValueError, match="anchor must be one of"):
+        UCIPConfig(anchor="lanczos")
+
+
+def test_warm_start_adds_the_anchor_and_a_task_and_keeps_the_body():
+    from ucip_adapt.modeling.warm_start import warm_start
+
+    torch.manual_seed(0)
+    source = UCIP(preset("ucip-tiny", tasks=["jpeg", "webp"])).eval()
+    target = warm_start(source, preset("ucip-tiny", tasks=["jpeg", "webp", "clean"], anchor="bicubic"), {"clean": "webp"}).eval()
+    banks = [(s.prompt.bank, t.prompt.bank) for s, t in zip(source.stages, target.stages)]
+    assert all(torch.equal(t[:2], s) and torch.equal(t[2], s[1]) for s, t in banks)
+    assert torch.equal(target.stem.weight, source.stem.weight)
+    lr = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(target(lr, task="clean"), bicubic_upscale(lr), atol=0, rtol=0)
+    with pytest.raises(ValueError, match="clean=webp"):
+        warm_start(source, preset("ucip-tiny", tasks=["jpeg", "clean"]), {})
+    with pytest.raises(ValueError, match="body"):
+        warm_start(source, preset("ucip-tiny", tasks=["jpeg", "webp"], embed_dim=64), {})

@@ -94,12 +94,14 @@ def test_decoded_pixels_are_the_picture(files, crop):
         assert np.abs(decoded - crop).mean() < 12, name  # lossy, but the same picture
 
 
-def test_unknown_format_and_codec_without_task_name_the_choices(files, backbone):
+def test_files_no_codec_made_go_to_clean_and_a_codec_without_task_names_the_choices(files, backbone):
     chooser = TaskChooser(backbone[0])
     png = read_input(files / "lossless.png")
-    assert png.codec is None
-    with pytest.raises(NoTaskError, match=r"PNG file .*--task .*jpeg, hevc, vvc, webp, avif, jxl, jpeg2000"):
-        chooser.choose(png.codec, png.format_name)
+    assert png.codec is None and chooser.choose(png.codec, png.format_name) == "clean"
+    assert TaskChooser(backbone[0], fallback_task="webp").choose(png.codec, png.format_name) == "webp"
+    without_clean = TaskChooser(UCIP(preset("ucip-tiny", tasks=["jpeg", "hevc", "vvc", "webp"])))
+    with pytest.raises(NoTaskError, match=r"PNG file .*--task .*one of: jpeg, hevc, vvc, webp$"):
+        without_clean.choose(png.codec, png.format_name)
     h264 = read_input(files / "h264.264")
     assert h264.codec == "h264"
     with pytest.raises(NoTaskError, match="no task of this model is for h264"):
@@ -129,12 +131,11 @@ def test_folder_of_every_container_end_to_end(files, backbone, tmp_path, capsys)
     args = [str(files), "-o", str(out), "--backbone", str(backbone_dir), "--prompts", *map(str, packs), "--quiet"]
     code = main(["upscale", *args])
     captured = capsys.readouterr()
-    assert code == 1  # the PNG and the H.264 stream have no task: reported, the rest is written
-    assert "2 file(s) failed" in captured.err
-    assert "lossless.png" in captured.err and "h264" in captured.err
-    assert "tasks: avif 1, hevc 2, jpeg 1, jpeg2000 2, jxl 2, vvc 1, webp 1" in captured.err
+    assert code == 1  # the H.264 stream has no task: reported, the rest is written
+    assert "1 file(s) failed" in captured.err and "h264" in captured.err
+    assert "tasks: avif 1, clean 1, hevc 2, jpeg 1, jpeg2000 2, jxl 2, vvc 1, webp 1" in captured.err  # the PNG: clean
     for name, (_codec, _task) in CONTAINERS.items():
         written = Image.open(out / (Path(name).stem + ".png"))
         source = read_input(files / name).rgb
         assert written.size == (4 * source.shape[1], 4 * source.shape[0]), name
-    assert not (out / "lossless.png").exists() and not (out / "h264.png").exists()
+    assert (out / "lossless.png").exists() and not (out / "h264.png").exists()

@@ -7,10 +7,14 @@ The configuration is a plain dataclass so that ``PyTorchModelHubMixin`` writes i
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Optional
 
-SEEN_TASKS: tuple[str, ...] = ("jpeg", "hevc", "vvc", "webp")
-"""Task slots of the backbones this project trains: the codecs the backbone has seen."""
+SEEN_TASKS: tuple[str, ...] = ("jpeg", "hevc", "vvc", "webp", "clean")
+"""Task slots of the backbones this project trains: the codecs the backbone has seen, and ``clean``
+(never-compressed LR, bicubic x4 only)."""
+
+ANCHORS: tuple[Optional[str], ...] = (None, "bicubic")
+"""Output paths: the release's (None) or a residual on top of Pillow's bicubic x4 of the input."""
 
 RELEASE_TASKS: tuple[str, ...] = ("jpeg", "hevc", "vvc", "cheng-mse", "cheng-ssim", "hific")
 """Task slots of the authors' UCIP-Middle release, in the order its paper lists them."""
@@ -31,6 +35,8 @@ class UCIPConfig:
         offset_interval: blocks per offset prediction; the blocks in between reuse it.
         upsampler_dim: width of the x4 upsampler.
         scale: upscaling factor; the network is x4 only.
+        anchor: ``"bicubic"`` to predict a residual on top of a bicubic x4 of the input (the presets
+            trained here), or None for the release's output path (the network draws the whole image).
     """
 
     tasks: list[str] = field(default_factory=lambda: list(SEEN_TASKS))
@@ -43,6 +49,7 @@ class UCIPConfig:
     offset_interval: int = 2
     upsampler_dim: int = 64
     scale: int = 4
+    anchor: Optional[str] = None
 
     def __post_init__(self) -> None:
         self.tasks = [str(t) for t in self.tasks]
@@ -64,6 +71,8 @@ class UCIPConfig:
             problems.append(f"offset_interval must be >= 1, got {self.offset_interval}")
         if self.scale != 4:
             problems.append(f"UCIP is an x4 network; scale must be 4, got {self.scale}")
+        if self.anchor not in ANCHORS:
+            problems.append(f"anchor must be one of {ANCHORS}, got {self.anchor!r}")
         if problems:
             raise ValueError("Invalid UCIPConfig: " + "; ".join(problems))
 
@@ -82,6 +91,8 @@ class UCIPConfig:
         """
         arch = asdict(self)
         arch["num_tasks"] = len(arch.pop("tasks"))
+        if arch["anchor"] is None:  # the release's output path: backbones made before the anchor keep their fingerprints
+            del arch["anchor"]
         return arch
 
 
@@ -89,9 +100,11 @@ PRESETS: dict[str, UCIPConfig] = {
     # The authors' released network: 11,424,291 parameters with its six task slots.
     "ucip-middle": UCIPConfig(tasks=list(RELEASE_TASKS)),
     # CPU-friendly backbone of about 1 M parameters: the release's six prompted stages, two blocks
-    # each, at half width; about 1.3 M multiply-adds per LR pixel (see benchmarks/model.py).
-    "ucip-small": UCIPConfig(depths=[2] * 6, embed_dim=64, prompt_dim=32, upsampler_dim=32),
-    # For tests: a few hundred thousand parameters, fast on one core.
+    # each, at half width; about 1.3 M multiply-adds per LR pixel (see benchmarks/model.py); a
+    # residual on top of bicubic, which a network trained on a CPU's budget needs to beat bicubic.
+    "ucip-small": UCIPConfig(depths=[2] * 6, embed_dim=64, prompt_dim=32, upsampler_dim=32, anchor="bicubic"),
+    # For tests: a few hundred thousand parameters, fast on one core; un-anchored, so that an untrained
+    # one already tells its tasks apart (tests of anchoring name anchor="bicubic").
     "ucip-tiny": UCIPConfig(depths=[2, 2], embed_dim=32, prompt_dim=16, upsampler_dim=64),
 }
 

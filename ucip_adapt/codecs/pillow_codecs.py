@@ -107,3 +107,21 @@ class Jpeg2000Codec(PillowCodec):
     def save_options(self, level: Level) -> dict[str, Any]:
         rate = numeric_level(self.name, level, "compression ratio", 1, 10_000, integer=False)
         return {"quality_mode": "rates", "quality_layers": [rate], "no_jp2": True}
+
+
+class CleanCodec(PillowCodec):
+    """No compression: the LR as a PNG file, decoded to the same pixels (the ``clean`` task's data).
+
+    Its one level, ``"lossless"``, is the only value it takes; photos that were never compressed
+    (PNG, TIFF, BMP) are restored by the task this codec's pairs train.
+    """
+
+    name = "clean"
+    levels = ("lossless",)
+    pillow_format = "PNG"
+    pillow_feature = "zlib"
+
+    def save_options(self, level: Level) -> dict[str, Any]:
+        if level != "lossless":
+            raise ValueError(f"codec {self.name!r}: the only level is 'lossless' (no compression), got {level!r}")
+        return {"compress_level": 1}

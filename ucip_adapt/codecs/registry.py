@@ -11,7 +11,7 @@ from ucip_adapt.codecs.base import Codec, UnknownCodecError
 from ucip_adapt.codecs.external import ExternalCommandCodec
 from ucip_adapt.codecs.heic import HeicCodec
 from ucip_adapt.codecs.jxl import JxlCodec
-from ucip_adapt.codecs.pillow_codecs import AvifCodec, Jpeg2000Codec, JpegCodec, WebpCodec
+from ucip_adapt.codecs.pillow_codecs import AvifCodec, CleanCodec, Jpeg2000Codec, JpegCodec, WebpCodec
 from ucip_adapt.codecs.video import H264Codec, HevcCodec
 from ucip_adapt.codecs.vvc import VvcCodec
 
@@ -24,6 +24,7 @@ _REGISTRY: dict[str, Union[CodecFactory, Codec, EntryPoint]] = {
     "hevc": HevcCodec,
     "vvc": VvcCodec,
     "webp": WebpCodec,
+    "clean": CleanCodec,
     "avif": AvifCodec,
     "jxl": JxlCodec,
     "jpeg2000": Jpeg2000Codec,

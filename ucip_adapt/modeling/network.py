@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import UCIPConfig
+from .anchor import bicubic_upscale
 from .block import PromptedBlock, conv_nhwc
 from .dynamic_prompt import DynamicPrompt
 from .routing import TaskRouting
@@ -81,7 +82,11 @@ class UCIPNetwork(nn.Module):
         self.body_norm = nn.LayerNorm(dim)
         self.body_conv = nn.Conv2d(dim, dim, 3, padding=1)
         self.upsampler = Upsampler(dim, config.upsampler_dim)
+        self.anchor = config.anchor
         self.apply(init_weights)
+        if self.anchor is not None:  # an untrained anchored network outputs its anchor exactly
+            nn.init.zeros_(self.upsampler.conv_out.weight)
+            nn.init.zeros_(self.upsampler.conv_out.bias)
 
     def compile_blocks(self, **compile_kwargs: Any) -> None:
         """``torch.compile`` every prompted block and offset predictor in place (regional compilation).
@@ -103,7 +108,13 @@ class UCIPNetwork(nn.Module):
         for stage in self.stages:
             body = stage(body, routing)
         body = conv_nhwc(self.body_conv, self.body_norm(body)) + shallow
-        return self.upsampler(body.permute(0, 3, 1, 2))
+        return self.add_anchor(lr, self.upsampler(body.permute(0, 3, 1, 2)))
+
+    def add_anchor(self, lr: Tensor, residual: Tensor) -> Tensor:
+        """The output: the upsampler's ``residual`` on top of the image-space anchor of ``lr``, if any."""
+        if self.anchor is None:
+            return residual
+        return residual + bicubic_upscale(lr)  # float32 at least, also when the residual is bf16
 
 
 def init_weights(module: nn.Module) -> None:

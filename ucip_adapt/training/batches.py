@@ -33,17 +33,22 @@ class PatchBatches:
     With several ``patch_sizes`` the steps take turns (step ``s`` crops ``patch_sizes[s % n]``), each
     step drawing only from the pairs large enough for its size: larger crops show the network
     statistics closer to a whole photo's, smaller ones keep every photo of the pool in play.
+    Each sample draws its task first, uniformly, then a pair of that task, so that every task
+    trains equally often whatever its number of levels (``clean`` has one, a codec four).
     """
 
     def __init__(self, pairs: Sequence[TrainingPair], *, batch_size: int, patch_sizes: Sequence[int], seed: int, scale: int = 4) -> None:
         if not pairs:
             raise ValueError("No training pairs: the data source produced no image at least as large as the crop.")
         self.batch_size, self.patch_sizes, self.seed, self.scale = batch_size, list(patch_sizes), seed, scale
-        self.pairs_by_size = {size: [pair for pair in pairs if min(pair.lr.shape[:2]) >= size] for size in self.patch_sizes}
-        for size, eligible in self.pairs_by_size.items():
+        self.pairs_by_size: dict[int, list[list[TrainingPair]]] = {}
+        for size in self.patch_sizes:
+            eligible = [pair for pair in pairs if min(pair.lr.shape[:2]) >= size]
             if not eligible:
                 raise ValueError(f"No training pair has an LR image of at least {size}x{size} pixels: "
                                  f"drop {size} from --patch-size or add larger photos.")
+            tasks = sorted({pair.task for pair in eligible})
+            self.pairs_by_size[size] = [[pair for pair in eligible if pair.task == task] for task in tasks]
 
     def micro_batch(self, step: int, micro_step: int, rank: int, num_micro: int, world_size: int) -> MicroBatch:
         """The slice of step ``step``'s global batch for one accumulation step of one process."""
@@ -55,12 +60,13 @@ class PatchBatches:
         per_part = self.batch_size // parts
         start = (micro_step * world_size + rank) * per_part
         size = self.patch_sizes[step % len(self.patch_sizes)]
-        pairs = self.pairs_by_size[size]
+        pairs_by_task = self.pairs_by_size[size]
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-        choices = torch.randint(len(pairs), (self.batch_size,), generator=generator).tolist()
+        task_choices = torch.randint(len(pairs_by_task), (self.batch_size,), generator=generator).tolist()
         lrs, hrs, tasks = [], [], []
-        for i, index in enumerate(choices):
-            pair = pairs[index]
+        for i, task_index in enumerate(task_choices):
+            same_task = pairs_by_task[task_index]
+            pair = same_task[int(torch.randint(len(same_task), (1,), generator=generator))]
             params = aligned_crop_params(pair.lr.shape, size, generator)  # drawn for every sample: keeps the stream aligned
             if start <= i < start + per_part:
                 lr, hr = apply_crop(pair.lr, pair.hr, params, self.scale)

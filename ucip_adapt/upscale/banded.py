@@ -80,7 +80,7 @@ def forward_banded(
     for rows in bands:
         features[:, rows] = conv_nhwc_rows(net.body_conv, normalised, rows) + shallow[:, rows]
     del normalised, shallow
-    return _upsample(net, features.permute(0, 3, 1, 2), band_pixels, tick)
+    return net.add_anchor(lr, _upsample(net, features.permute(0, 3, 1, 2), band_pixels, tick))
 
 
 def _stage(stage: PromptedStage, x: Tensor, routing: TaskRouting, bands: list[slice], tick: Progress) -> Tensor:

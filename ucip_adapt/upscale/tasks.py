@@ -2,7 +2,9 @@
 
 A pack (``list_prompts()[name]["codec"]``) wins over a backbone task of the same codec, since
 loading it was the user's explicit choice. HEIC is HEVC in a HEIF container, so a HEIC file
-without a HEIC pack goes to the HEVC task.
+without a HEIC pack goes to the HEVC task. A file that is no codec's output (PNG, TIFF, BMP) goes
+to ``--fallback-task`` if given, else to the backbone's ``clean`` task (trained on never-compressed
+LR) when it has one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from ..modeling.ucip import UCIP
 
 RELATED_CODECS: Mapping[str, str] = {"heic": "hevc"}
 """Codec -> the codec whose task serves it when it has none of its own (same coding tool)."""
+UNCOMPRESSED_TASK = "clean"
+"""The task of files no codec made."""
 
 
 class NoTaskError(ValueError):
@@ -41,6 +45,8 @@ class TaskChooser:
         says why there is none and names the choices."""
         if self.task is not None:
             return self.task
+        if codec is None and self.fallback_task is None and UNCOMPRESSED_TASK in self.by_codec:
+            return self.by_codec[UNCOMPRESSED_TASK]
         found = self.by_codec.get(codec) if codec else None
         if found is None and codec in RELATED_CODECS:
             found = self.by_codec.get(RELATED_CODECS[codec])
