@@ -32,7 +32,9 @@ import torch
 
 from ucip_adapt.atomic import atomic_write_text
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
-from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations
+from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations, require_encoders
+from ucip_adapt.errors import run_reporting_errors
+from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.prompts.fingerprint import weights_fingerprint
 from ucip_adapt.training.evaluation import ImageScore, score_pairs
@@ -54,12 +56,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--zero-shot-tasks", default=None,
                         help="comma-separated seen tasks to try on an unseen codec (default: all of the backbone's)")
     parser.add_argument("--out", type=Path, required=True, help="JSON path; the Markdown table is written beside it")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error (default: one line)")
     parser.add_argument("--resume", action="store_true", help="reuse the scores in an existing --out of every model whose weights are unchanged")
     parser.add_argument("--record-in-packs", action="store_true",
                         help="write each pack's mean scores per set into its metadata and model card "
                              "(packs given as local folders or files; a bundled pack is ucip_adapt/bundled/<repo name>)")
     parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--num-proc", type=int, default=None)
+    parser.add_argument("--num-proc", type=positive_int, default=None)
     return parser.parse_args(argv)
 
 
@@ -266,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(zero_shot_tasks or []) - set(model.tasks))
     if unknown:
         raise SystemExit(f"--zero-shot-tasks {','.join(unknown)}: not tasks of the backbone, which has {model.tasks}")
+    require_encoders([replace(spec, pre_encoded=bitstreams[0] if spec.codec == "vvc" else None)
+                      for spec in parse_degradations([f"{c}:{args.levels}" if args.levels else c for c in codecs])])
     columns = fingerprints(model, packs, comparisons)
     earlier = reusable_rows(args.out, columns) if args.resume else {}
     results: dict = {"backbone": args.backbone, "packs": {n: str(s) for n, s in zip(packs, args.packs)},
@@ -303,4 +308,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_reporting_errors("evaluate.py", main, debug="--debug" in sys.argv))

@@ -38,7 +38,10 @@ from accelerate import Accelerator
 
 from ucip_adapt.cards import patch_label
 from ucip_adapt.config import SEEN_TASKS, preset
+from ucip_adapt.errors import run_reporting_errors
+from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
+from ucip_adapt.modeling.warm_start import warm_start
 from ucip_adapt.training.args import add_training_flags, loop_config, recorded_patch_size
 from ucip_adapt.training.batches import PatchBatches
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
@@ -61,20 +64,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--vvc-bitstreams", nargs="+", default=None,
                         help="for each --data folder, the folder of its pre-encoded VVC bitstreams (<folder>/qp<QP>/<stem>.266)")
     parser.add_argument("--init-from", default=None,
-                        help="start from this backbone (Hub id or folder) instead of random weights; it must be "
-                             "--preset's network with --codecs' task slots")
+                        help="start from this backbone (Hub id or folder) instead of random weights: --preset's body; "
+                             "tasks it lacks start from --new-task-init, and an un-anchored one gains the anchor")
+    parser.add_argument("--new-task-init", nargs="*", default=["clean=webp"], metavar="TASK=FROM",
+                        help="with --init-from, the task of that backbone each new task's prompts start from")
+    parser.add_argument("--anchor", choices=["bicubic", "none"], default=None,
+                        help="output path: a residual on top of bicubic, or the release's (default: --preset's)")
     parser.add_argument("--pack-pairs", default=None, metavar="FILE",
                         help="write the degraded pairs of --data to FILE (safetensors) and exit, instead of training")
-    parser.add_argument("--pack-pairs-per-photo", type=int, default=4,
+    parser.add_argument("--pack-pairs-per-photo", type=positive_int, default=4,
                         help="degraded versions kept per training photo in --pack-pairs, spread over the codecs")
     parser.add_argument("--pack-max-mib", type=float, default=50.0, help="size budget of --pack-pairs; photos past it are left out")
     parser.add_argument("--packed-pairs", default=None, metavar="FILE", help="train on the pairs of a --pack-pairs file instead of --data")
     parser.add_argument("--heldout-fraction", type=float, default=0.03)
-    parser.add_argument("--max-eval-images", type=int, default=48)
+    parser.add_argument("--max-eval-images", type=positive_int, default=48)
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the prompted blocks (one graph per crop size, reused by every block and task mix; for a GPU)")
     add_training_flags(parser, steps=20000, batch_size=16, patch_size=48, learning_rate=2e-4, checkpoint_every=250, eval_every=2000)
     args = parser.parse_args(argv)
+    if any("=" not in spec for spec in args.new_task_init):
+        parser.error(f"--new-task-init takes TASK=FROM pairs (e.g. clean=webp), got {' '.join(args.new_task_init)}")
     if args.packed_pairs and (args.data or args.vvc_bitstreams or args.pack_pairs):
         parser.error("--packed-pairs replaces --data and --vvc-bitstreams, and cannot be packed again")
     args.output_dir = args.output_dir or f"outputs/pretrain-{args.preset}"
@@ -96,17 +105,19 @@ def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | 
 
 
 def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
-    """Random weights of ``--preset``, or the ``--init-from`` backbone once it is checked to be that network."""
-    config = preset(args.preset, tasks=codecs)
+    """Random weights of ``--preset``, or the ``--init-from`` backbone carried over to that network."""
+    overrides = {"tasks": codecs} if args.anchor is None else {"tasks": codecs, "anchor": None if args.anchor == "none" else args.anchor}
+    config = preset(args.preset, **overrides)
     if args.init_from is None:
         return UCIP(config)
-    model = UCIP.from_pretrained(args.init_from)
-    if model.config != config:
-        raise SystemExit(
-            f"--init-from {args.init_from} is not --preset {args.preset} with --codecs {','.join(codecs)}: its tasks are "
-            f"{','.join(model.tasks)} and its architecture {model.config.architecture()}; pass the preset and codecs it was trained with."
-        )
-    return model
+    source = UCIP.from_pretrained(args.init_from)
+    if source.config == config:
+        return source
+    try:
+        return warm_start(source, config, dict(spec.split("=", 1) for spec in args.new_task_init))
+    except ValueError as error:
+        raise SystemExit(f"--init-from {args.init_from} does not fit --preset {args.preset} with --codecs {','.join(codecs)}: {error} "
+                         "(--new-task-init TASK=FROM names where a new task starts)")
 
 
 def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[TrainingPair], list[TrainingPair]]:
@@ -186,7 +197,8 @@ def training_card(summary: dict) -> str:
         + f"- Data: {summary['data']} ({summary['train_pairs']} training pairs of {', '.join(summary['codecs'])} at four levels each)\n"
         f"- Steps {summary['steps']}, batch {summary['batch_size']}, LR patch {patch_label(summary['patch_size'])}, "
         f"precision {summary['mixed_precision']}\n"
-        f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 3600:.2f} h\n"
+        f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 3600:.2f} h, "
+        f"CPU time of the main process {summary['cpu_seconds'] / 3600:.2f} h\n"
         f"- Held-out PSNR-Y (EMA weights): {summary['heldout_psnr_y']:.2f} dB (bicubic {summary['heldout_bicubic_psnr_y']:.2f} dB)\n\n"
         "| steps | mean L1 loss |\n|---|---|\n" + curve + "\n"
     )
@@ -199,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pack_pairs:
         pack_pairs(args, codecs)
         return 0
+    config = loop_config(args)  # flags and --output-dir checked before any data is degraded
     accelerator = make_accelerator(mixed_precision=args.mixed_precision, gradient_accumulation_steps=args.gradient_accumulation_steps,
                                    project_dir=args.output_dir, log_with=args.log_with, threads=args.threads)
     model = initial_model(args, codecs)
@@ -222,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
     batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_sizes=args.patch_size, seed=args.seed)
     result, ema = train(accelerator=accelerator, model=model, trainable=trainable, batches=batches,
-                        config=loop_config(args), evaluate=evaluate, run_info={"preset": args.preset, "codecs": codecs})
+                        config=config, evaluate=evaluate, run_info={"preset": args.preset, "codecs": codecs})
     if accelerator.is_main_process:
         model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)  # scored and saved in float32, no autocast
         ema.copy_to_params()
@@ -234,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             "data": data, "train_pairs": len(train_pairs), "steps": result.resumed_from + result.steps_done,
             "batch_size": args.batch_size, "patch_size": recorded_patch_size(args.patch_size), "mixed_precision": args.mixed_precision,
             "hardware": hardware(accelerator),
-            "wall_seconds": result.seconds,
+            "wall_seconds": result.seconds, "cpu_seconds": result.cpu_seconds,
             "heldout_psnr_y": heldout_psnr(model, heldout),
             "heldout_bicubic_psnr_y": mean_psnr(score_pairs(heldout)),
             "losses": result.losses, "evaluations": result.evaluations,
@@ -248,4 +261,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_reporting_errors("pretrain_backbone.py", main, debug="--debug" in sys.argv))

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
 from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations, split_heldout
+from ucip_adapt.errors import run_reporting_errors
+from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.args import add_training_flags, loop_config, recorded_patch_size
 from ucip_adapt.training.batches import PatchBatches
@@ -46,9 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", default=None, help="folder of HR images, a datasets dataset id (default: the scikit-image photos)")
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE_ID, help="backbone repo id or folder")
     parser.add_argument("--method", choices=METHODS, default="prompt", help="prompt (the product), lora or full (comparisons)")
-    parser.add_argument("--lora-rank", type=int, default=8)
+    parser.add_argument("--lora-rank", type=positive_int, default=8)
     parser.add_argument("--heldout-fraction", type=float, default=0.1, help="share of the images held out for PSNR before/after")
-    parser.add_argument("--max-eval-images", type=int, default=60, help="held-out pairs scored per evaluation, at most")
+    parser.add_argument("--max-eval-images", type=positive_int, default=60, help="held-out pairs scored per evaluation, at most")
     add_training_flags(parser, steps=150, batch_size=2, patch_size=96, learning_rate=None, checkpoint_every=50, eval_every=0)
     args = parser.parse_args(argv)
     args.lr = args.lr if args.lr is not None else DEFAULT_LEARNING_RATES[args.method]
@@ -59,6 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    config = loop_config(args)  # flags and --output-dir checked before any data is degraded
     accelerator = make_accelerator(mixed_precision=args.mixed_precision, gradient_accumulation_steps=args.gradient_accumulation_steps,
                                    project_dir=args.output_dir, log_with=args.log_with, threads=args.threads)
     started = time.time()
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_sizes=args.patch_size, seed=args.seed)
     run_info = {"codec": args.codec, "levels": levels, "method": args.method, "backbone": args.backbone, "data": args.data or "scikit-image photos"}
     result, ema = train(accelerator=accelerator, model=setup.model, trainable=setup.trainable, batches=batches,
-                        config=loop_config(args), evaluate=evaluate, run_info=run_info)
+                        config=config, evaluate=evaluate, run_info=run_info)
     after = evaluate_with_ema(setup.model, ema, evaluate)["psnr_y"]
 
     summary = {
@@ -118,4 +121,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_reporting_errors("tune_prompts.py", main, debug="--debug" in sys.argv))

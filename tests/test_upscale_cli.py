@@ -73,7 +73,7 @@ def test_planning_refuses_collisions_missing_inputs_and_unknown_formats(tmp_path
     assert plan_jobs([tmp_path], tmp_path / "out") == outputs_inside_input  # earlier outputs are not inputs
 
 
-def test_existing_outputs_are_kept_unless_overwrite(tmp_path, photo, backbone, capsys):
+def test_existing_outputs_are_kept_and_overwrite_replaces_only_earlier_outputs(tmp_path, photo, backbone, capsys):
     photo.save(tmp_path / "a.jpg", quality=40)
     photo.save(tmp_path / "b.jpg", quality=40)
     (tmp_path / "out").mkdir()
@@ -82,8 +82,12 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path, photo, backbone, c
     assert (tmp_path / "out/a.png").read_bytes() == b"precious"
     assert Image.open(tmp_path / "out/b.png").size == (160, 128)
     assert "Skipped 1 file(s) whose output exists (pass --overwrite" in capsys.readouterr().out
-    assert upscale(tmp_path / "a.jpg", "-o", tmp_path / "out", "--overwrite", backbone=backbone) == 0
-    assert Image.open(tmp_path / "out/a.png").size == (160, 128)
+    assert upscale(tmp_path / "a.jpg", "-o", tmp_path / "out", "--overwrite", backbone=backbone) == 2
+    assert (tmp_path / "out/a.png").read_bytes() == b"precious"  # not written by ucip-adapt: never replaced
+    assert "did not write, which --overwrite never replaces: " in capsys.readouterr().err
+    earlier = (tmp_path / "out/b.png").stat().st_mtime_ns
+    assert upscale(tmp_path / "b.jpg", "-o", tmp_path / "out", "--overwrite", "--quality", "90", backbone=backbone) == 0
+    assert (tmp_path / "out/b.png").stat().st_mtime_ns != earlier  # an earlier output is replaced
 
 
 def test_bad_files_are_reported_at_the_end_and_the_rest_is_written(tmp_path, photo, backbone, capsys):
@@ -95,10 +99,9 @@ def test_bad_files_are_reported_at_the_end_and_the_rest_is_written(tmp_path, pho
     code = upscale(tmp_path / "truncated.jpg", tmp_path / "text.png", tmp_path / "plain.png", tmp_path / "good.jpg", "-o", tmp_path / "out", backbone=backbone)
     err = capsys.readouterr().err
     assert code == 1
-    assert "Upscaled 1 file(s) (tasks: jpeg 1)" in err and "3 file(s) failed" in err
-    assert "truncated.jpg: " in err and "text.png: " in err and "plain.png: a PNG file is not the output of a codec" in err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png"]  # no half-written files
-    assert upscale(tmp_path / "plain.png", "-o", tmp_path / "out", "--fallback-task", "jpeg", backbone=backbone) == 0
+    assert "Upscaled 2 file(s) (tasks: clean 1, jpeg 1)" in err and "2 file(s) failed" in err
+    assert "truncated.jpg: " in err and "text.png: " in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png", "plain.png"]  # no half-written files
 
 
 def test_tiled_run_from_the_command_line(tmp_path, photo, backbone):

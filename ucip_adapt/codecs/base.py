@@ -100,6 +100,10 @@ class Codec(ABC):
     def decode(self, data: bytes) -> np.ndarray:
         """Decode bytes produced by `encode` (or any file of this format) to RGB uint8 HxWx3."""
 
+    def check_encoder(self) -> None:
+        """Raise `CodecUnavailableError` if `encode` cannot run on this machine (a program missing),
+        so that a run can refuse before any work; codecs whose library imported can always encode."""
+
     @property
     @abstractmethod
     def implementation(self) -> str:

@@ -75,6 +75,9 @@ class VvcCodec(Codec):
             "Decoding VVC needs no encoder."
         )
 
+    def check_encoder(self) -> None:
+        self.find_encoder()
+
     def encode(self, rgb: np.ndarray, level: Level) -> bytes:
         rgb = check_rgb_uint8(rgb, self.name)
         qp = numeric_level(self.name, level, "QP", 0, 63)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..config import RELEASE_TASKS, UCIPConfig
+from ..flags import positive_int
 
 
 def _int_list(text: str) -> list[int]:
@@ -25,11 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("checkpoint", type=Path, help="raw state_dict .pth (read with torch.load(weights_only=True))")
     parser.add_argument("--out", type=Path, required=True, help="output folder (config.json, model.safetensors, README.md)")
     parser.add_argument("--depths", type=_int_list, default=[6] * 6, help="blocks per stage, comma-separated (default 6,6,6,6,6,6)")
-    parser.add_argument("--embed-dim", type=int, default=128)
-    parser.add_argument("--prompt-dim", type=int, default=64)
+    parser.add_argument("--embed-dim", type=positive_int, default=128)
+    parser.add_argument("--prompt-dim", type=positive_int, default=64)
     parser.add_argument("--mlp-ratio", type=float, default=4.0)
-    parser.add_argument("--share-dim", type=int, default=2, help="channels sharing one offset")
-    parser.add_argument("--interval", type=int, default=2, help="blocks per offset prediction")
+    parser.add_argument("--share-dim", type=positive_int, default=2, help="channels sharing one offset")
+    parser.add_argument("--interval", type=positive_int, default=2, help="blocks per offset prediction")
     parser.add_argument("--tasks", type=_name_list, default=list(RELEASE_TASKS), help="names of the task slots, in slot order")
     parser.set_defaults(func=run)
 

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ..flags import integer_in, positive_int
 from ..upscale.engine import DEFAULT_MAX_BATCH, DEFAULT_TILE_PIXELS, DTYPES
 from ..upscale.loading import DEFAULT_BACKBONE, DEFAULT_PROMPT_PACKS
 from ..upscale.pipeline import DEFAULT_QUALITY
@@ -35,19 +36,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"({', '.join(DEFAULT_PROMPT_PACKS)}), none for another --backbone; give the flag alone for none",
     )
     parser.add_argument("--task", help="use this task (backbone task or pack name) for every file, whatever its codec")
-    parser.add_argument("--fallback-task", help="task for files whose codec is not recognised (PNG, BMP...) or has no task")
+    parser.add_argument("--fallback-task", help="task for files whose codec is not recognised (PNG, BMP...; default: the "
+                        "backbone's clean task, for never-compressed pictures, if it has one) or has no task")
     parser.add_argument("--format", default="png", help="output format (extension) when OUT is a folder (default: png)")
-    parser.add_argument("--quality", type=int, default=DEFAULT_QUALITY, help=f"quality of lossy output formats (default: {DEFAULT_QUALITY})")
+    parser.add_argument("--quality", type=integer_in(0, 100), default=DEFAULT_QUALITY, help=f"quality of lossy output formats (default: {DEFAULT_QUALITY})")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: auto (CUDA if available)")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="compute precision (default: fp32)")
-    parser.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    parser.add_argument("--threads", type=positive_int, help="CPU threads for PyTorch (default: PyTorch's choice)")
     parser.add_argument(
-        "--tile-pixels", type=int, default=DEFAULT_TILE_PIXELS,
+        "--tile-pixels", type=positive_int, default=DEFAULT_TILE_PIXELS,
         help="LR pixels computed at once: larger images run by exact row bands of this size; lower it to save memory "
         f"(default: {DEFAULT_TILE_PIXELS})",
     )
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_MAX_BATCH, help=f"most same-size images run together (default: {DEFAULT_MAX_BATCH})")
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULT_MAX_BATCH, help=f"most same-size images run together (default: {DEFAULT_MAX_BATCH})")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -75,5 +77,7 @@ def run(args: argparse.Namespace) -> int:
     upscaler = Upscaler(model, device, DTYPES[args.dtype], args.tile_pixels, args.batch_size)
     with logging_redirect_tqdm():
         report = upscale_files(jobs, upscaler, chooser, overwrite=args.overwrite, quality=args.quality, show_progress=not args.quiet)
-    print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
+    print(report.summary(), file=sys.stderr if report.failed or report.not_started else sys.stdout)
+    if report.not_started:
+        return 130  # the shell's code for a run stopped by Ctrl-C
     return 1 if report.failed else 0

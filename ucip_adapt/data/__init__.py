@@ -21,6 +21,7 @@ _SUBMODULE_OF = {
     "Degradation": "degraded",
     "degrade_dataset": "degraded",
     "parse_degradations": "degraded",
+    "require_encoders": "degraded",
     "vvc_bitstream_template": "degraded",
     "EMBEDDED_PHOTO_FILES": "embedded",
     "embedded_photos": "embedded",

@@ -98,6 +98,14 @@ def parse_degradations(specs: Iterable[str | Degradation]) -> list[Degradation]:
     return result
 
 
+def require_encoders(degradations: Iterable[Degradation]) -> None:
+    """Refuse, before any image is degraded, a degradation whose codec cannot encode here (VVC
+    without vvenc and without pre-encoded files), with the codec's own explanation."""
+    for degradation in degradations:
+        if degradation.pre_encoded is None:
+            get_codec(degradation.codec).check_encoder()
+
+
 def vvc_bitstream_template(data_root: str | Path, subset: str) -> str:
     """`Degradation.pre_encoded` template of the bitstream layout of ``shared/data``:
     ``<data_root>/vvc/<subset>/[<folder>/]qp<QP>/<stem>.266`` for the HR images of

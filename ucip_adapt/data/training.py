@@ -11,7 +11,7 @@ import torch
 
 from ucip_adapt.codecs import get_codec
 from ucip_adapt.data.crops import RandomPairCrop
-from ucip_adapt.data.degraded import Degradation, degrade_dataset, parse_degradations, vvc_bitstream_template
+from ucip_adapt.data.degraded import Degradation, degrade_dataset, parse_degradations, require_encoders, vvc_bitstream_template
 from ucip_adapt.data.sources import image_folder
 from ucip_adapt.degrade import SCALE
 
@@ -27,10 +27,9 @@ def degraded_pairs(
 ) -> datasets.Dataset:
     """All cached pairs of `hr_images` under every degradation (``"jpeg"`` = its four levels,
     ``"jxl:8.5"``, or `Degradation`s), concatenated; the ``task`` column names each pair's task."""
-    parts = [
-        degrade_dataset(hr_images, degradation, cache_dir=cache_dir, num_proc=num_proc)
-        for degradation in parse_degradations(degradations)
-    ]
+    parsed = parse_degradations(degradations)
+    require_encoders(parsed)
+    parts = [degrade_dataset(hr_images, degradation, cache_dir=cache_dir, num_proc=num_proc) for degradation in parsed]
     if not parts:
         raise ValueError("no degradations given: name at least one codec, e.g. ['jpeg', 'hevc']")
     return datasets.concatenate_datasets(parts)

@@ -105,7 +105,16 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
 
     @torch.inference_mode()
     def upscale(self, lr: Tensor, task: TaskSpec = None) -> Tensor:
-        """Inference as the release runs it: reflect-pad to a multiple of 8, run, crop, clamp to [0, 1]."""
+        """Inference as the release runs it: reflect-pad to a multiple of 8, run, crop, clamp to [0, 1].
+
+        Raises:
+            ValueError: ``lr`` holds NaN or infinite values (one would spread to the whole output
+                through the instance-norm statistics).
+        """
+        non_finite = lr.numel() - int(torch.isfinite(lr).sum())
+        if non_finite:
+            raise ValueError(f"The LR input holds {non_finite} NaN or infinite value(s) of {lr.numel()}; "
+                             "replace them (e.g. torch.nan_to_num(lr).clamp(0, 1)) before upscaling.")
         height, width = lr.shape[-2:]
         sr = self(pad_for_inference(lr), task)
         scale = self.config.scale

@@ -14,10 +14,10 @@ import torch
 from huggingface_hub import CommitInfo
 from torch import Tensor, nn
 
+from ..cards import LIBRARY_NAME, write_pack_card
 from ..hub import resolve_file
-from ..cards import write_pack_card
 from .fingerprint import config_fingerprint, weights_fingerprint
-from .pack_file import DEFAULT_WEIGHT_NAME, PromptPack, PromptPackError, read_pack, write_pack
+from .pack_file import DEFAULT_WEIGHT_NAME, PromptPack, PromptPackError, read_pack, refuse_to_replace, write_pack
 from .sharing import push_pack
 
 
@@ -92,13 +92,21 @@ class PromptPackMixin:
         """Write pack ``adapter_name`` atomically.
 
         ``save_path`` ending in ``.safetensors`` is the file itself; otherwise it is a folder that
-        receives ``weight_name`` and a model card (``README.md``). Returns the file path.
+        receives ``weight_name`` and a model card (``README.md``). Returns the file path. An earlier
+        save of the same pack is replaced; another pack, or a file ``ucip-adapt`` did not write
+        (a README of your own, say), is not: PromptPackError before anything is written.
         """
         pack = self.get_prompt_pack(adapter_name, metadata)
         save_path = Path(save_path)
+        file = save_path if save_path.suffix == ".safetensors" else save_path / weight_name
+        refuse_to_replace(file, pack.metadata["name"])
         if save_path.suffix == ".safetensors":
-            return write_pack(save_path, pack)
-        file = write_pack(save_path / weight_name, pack)
+            return write_pack(file, pack)
+        card = save_path / "README.md"
+        if card.exists() and LIBRARY_NAME not in card.read_text(encoding="utf-8", errors="replace"):
+            raise PromptPackError(f"{card} exists and is not a ucip-adapt pack card; it is not replaced. "
+                                  "Save the pack into another folder, or to a .safetensors file path.")
+        write_pack(file, pack)
         write_pack_card(save_path, pack.metadata)
         return file
 

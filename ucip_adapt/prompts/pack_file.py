@@ -97,3 +97,17 @@ def read_pack(path: str | Path) -> PromptPack:
             f"(this ucip-adapt reads {PACK_FORMAT!r} up to version {PACK_FORMAT_VERSION}); upgrade ucip-adapt."
         )
     return PromptPack(tensors, metadata)
+
+
+def refuse_to_replace(path: Path, name: str) -> None:
+    """Raise :class:`PromptPackError` unless ``path`` is free or holds an earlier save of pack ``name``:
+    saving never replaces another pack, nor a file that is not a pack."""
+    if not path.exists():
+        return
+    try:
+        existing = read_pack(path).metadata.get("name")
+    except (PromptPackError, FileNotFoundError):
+        raise PromptPackError(f"{path} exists and is not a prompt pack; it is not replaced. Choose another path.") from None
+    if existing != name:
+        raise PromptPackError(f"{path} holds the prompt pack {existing!r}, not {name!r}; it is not replaced. "
+                              "Choose another path, or delete that pack first.")

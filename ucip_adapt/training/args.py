@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from ..flags import non_negative_int, positive_int
+from .checkpoint import check_output_dir
 from .loop import LoopConfig
 
 
@@ -12,20 +14,20 @@ def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_siz
                        checkpoint_every: int, eval_every: int) -> None:
     """Add the flags every recipe has, with recipe-specific defaults."""
     group = parser.add_argument_group("training")
-    group.add_argument("--steps", type=int, default=steps, help="optimizer steps")
-    group.add_argument("--batch-size", type=int, default=batch_size,
+    group.add_argument("--steps", type=positive_int, default=steps, help="optimizer steps")
+    group.add_argument("--batch-size", type=positive_int, default=batch_size,
                        help="crops per optimizer step over all processes and accumulation steps (the effective batch)")
-    group.add_argument("--patch-size", type=int, nargs="+", default=[patch_size],
+    group.add_argument("--patch-size", type=positive_int, nargs="+", default=[patch_size],
                        help="LR crop size (HR is 4x); several sizes (e.g. 96 128) take turns, one size per optimizer step")
     group.add_argument("--lr", type=float, default=learning_rate, help="Adam learning rate (betas 0.9, 0.99); tune_prompts.py picks one per --method when omitted")
-    group.add_argument("--gradient-accumulation-steps", type=int, default=1)
+    group.add_argument("--gradient-accumulation-steps", type=positive_int, default=1)
     group.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default="no", help="fp16 is refused on CPU")
     group.add_argument("--ema-decay", type=float, default=0.999)
-    group.add_argument("--checkpoint-every", type=int, default=checkpoint_every)
-    group.add_argument("--eval-every", type=int, default=eval_every, help="validate every N steps (0: only at the end)")
+    group.add_argument("--checkpoint-every", type=positive_int, default=checkpoint_every)
+    group.add_argument("--eval-every", type=non_negative_int, default=eval_every, help="validate every N steps (0: only at the end)")
     group.add_argument("--time-budget-minutes", type=float, default=0.0,
                        help="train as many steps as fit in this wall time (timed on the first steps; --steps is the cap)")
-    group.add_argument("--threads", type=int, default=None,
+    group.add_argument("--threads", type=positive_int, default=None,
                        help="CPU threads per process (default: every core for a single process, which a bare "
                             "`accelerate launch` would give one; with several processes, OMP_NUM_THREADS)")
     group.add_argument("--seed", type=int, default=0)
@@ -34,6 +36,7 @@ def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_siz
     group.add_argument("--log-with", default=None, help="an Accelerate tracker, e.g. tensorboard")
     group.add_argument("--num-proc", type=int, default=None, help="processes for the one-time degradation of the data")
     group.add_argument("--cache-dir", default=None, help="where degraded pairs are cached (default: the datasets cache)")
+    group.add_argument("--debug", action="store_true", help="print the traceback of an error (default: one line)")
 
 
 def recorded_patch_size(sizes: Sequence[int]) -> int | list[int]:
@@ -42,11 +45,12 @@ def recorded_patch_size(sizes: Sequence[int]) -> int | list[int]:
 
 
 def loop_config(args: argparse.Namespace) -> LoopConfig:
-    if args.steps < 1:
-        raise ValueError("--steps must be at least 1")
+    """The loop's configuration from the shared flags, checked before any data is read (see
+    :func:`~ucip_adapt.training.checkpoint.check_output_dir`)."""
     if args.time_budget_minutes and args.resume:
         raise ValueError("--time-budget-minutes fixes the step count of a new run; resume with --steps set to the steps it chose "
                          "(in the run's log and summary.json) instead.")
+    check_output_dir(args.output_dir, args.resume)
     return LoopConfig(
         steps=args.steps,
         learning_rate=args.lr,

@@ -75,3 +75,18 @@ def load_checkpoint(path: str | Path) -> TrainingState:
         optimizer=torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True),
         extra=meta,
     )
+
+
+def check_output_dir(output_dir: str | Path, resume: bool) -> list[Path]:
+    """The checkpoints a run in ``output_dir`` continues from, after refusing what would lose work:
+    a file in the way, a new run over an earlier run's checkpoints, ``--resume`` with nothing to resume."""
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise FileExistsError(f"--output-dir {output_dir} is a file, not a folder; choose another --output-dir.")
+    found = list_checkpoints(output_dir)
+    if found and not resume:
+        raise FileExistsError(f"{output_dir} already holds checkpoints (newest {found[-1].name}); pass --resume to continue "
+                              "that run or choose another --output-dir.")
+    if resume and not found:
+        raise FileNotFoundError(f"--resume: no checkpoint in {output_dir}; start without --resume.")
+    return found

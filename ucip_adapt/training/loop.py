@@ -22,7 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .batches import PatchBatches
-from .checkpoint import TrainingState, list_checkpoints, load_checkpoint, save_checkpoint
+from .checkpoint import TrainingState, check_output_dir, load_checkpoint, save_checkpoint
 from .ema import EMA
 
 ADAM_BETAS = (0.9, 0.99)
@@ -66,6 +66,9 @@ class LoopResult:
     resumed_from: int
     seconds: float
     """Wall time of the whole run, earlier interrupted legs included."""
+    cpu_seconds: float
+    """CPU time of the main process (all its threads), earlier legs included: the cost that sharing
+    the cores with other jobs does not inflate."""
     losses: list[tuple[int, float]]
     evaluations: list[dict[str, Any]]
 
@@ -87,12 +90,12 @@ def train(
     """
     optimizer = torch.optim.Adam(list(trainable.values()), lr=config.learning_rate, betas=ADAM_BETAS)
     ema = EMA(trainable.items(), config.ema_decay)
-    start_step, losses, evaluations, earlier_seconds = _resume(config, trainable, ema, optimizer)
+    start_step, losses, evaluations, earlier_seconds, earlier_cpu = _resume(config, trainable, ema, optimizer)
     ddp_model, optimizer = accelerator.prepare(model, optimizer)
     ddp_model.train()
     num_micro = accelerator.gradient_accumulation_steps
     progress = tqdm(total=config.steps, initial=start_step, disable=not accelerator.is_main_process, desc="training", dynamic_ncols=True)
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     timer_start = started
     for step in range(start_step, config.steps):
         for group in optimizer.param_groups:
@@ -127,9 +130,9 @@ def train(
             if accelerator.is_main_process:
                 progress.write(f"time budget: {seconds_per_step:.3f} s per step, training {config.steps} steps")
         if evaluate is not None and config.eval_every and (done % config.eval_every == 0 or done == config.steps):
-            seconds = earlier_seconds + time.time() - started
+            seconds, cpu_seconds = earlier_seconds + time.time() - started, earlier_cpu + time.process_time() - cpu_started
             scores = evaluate_with_ema(model, ema, evaluate)
-            evaluations.append({"step": done, "seconds": seconds, **scores})
+            evaluations.append({"step": done, "seconds": seconds, "cpu_seconds": cpu_seconds, **scores})
             accelerator.log({f"val/{k}": v for k, v in scores.items()}, step=done)
             if accelerator.is_main_process:
                 progress.write(f"step {done} ({seconds:.0f} s): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
@@ -144,6 +147,7 @@ def train(
                         optimizer=optimizer.state_dict(),
                         extra={"ema_updates": ema.updates, "losses": losses, "evaluations": evaluations,
                                "seconds": earlier_seconds + time.time() - started,
+                               "cpu_seconds": earlier_cpu + time.process_time() - cpu_started,
                                "loop": asdict(config), "run": run_info or {}},
                     ),
                 )
@@ -151,7 +155,8 @@ def train(
         if done >= config.steps:  # a time budget lowers config.steps below the range's cap
             break
     progress.close()
-    return LoopResult(config.steps - start_step, start_step, earlier_seconds + time.time() - started, losses, evaluations), ema
+    wall, cpu = earlier_seconds + time.time() - started, earlier_cpu + time.process_time() - cpu_started
+    return LoopResult(config.steps - start_step, start_step, wall, cpu, losses, evaluations), ema
 
 
 def _steps_within_budget(accelerator: Accelerator, config: LoopConfig, done: int, elapsed: float, seconds_per_step: float) -> int:
@@ -176,16 +181,9 @@ def evaluate_with_ema(model: nn.Module, ema: EMA, evaluate: Callable[[nn.Module]
 
 def _resume(config: LoopConfig, trainable: dict[str, nn.Parameter], ema: EMA, optimizer: torch.optim.Optimizer):
     """Load the newest checkpoint of ``output_dir`` when resuming; refuse to overwrite a run silently."""
-    found = list_checkpoints(config.output_dir)
+    found = check_output_dir(config.output_dir, config.resume)
     if not config.resume:
-        if found:
-            raise FileExistsError(
-                f"{config.output_dir} already holds checkpoints (newest {found[-1].name}); pass --resume to continue "
-                "that run or choose another --output-dir."
-            )
-        return 0, [], [], 0.0
-    if not found:
-        raise FileNotFoundError(f"--resume: no checkpoint in {config.output_dir}; start without --resume.")
+        return 0, [], [], 0.0, 0.0
     state = load_checkpoint(found[-1])
     if set(state.trainable) != set(trainable):
         raise ValueError(f"{found[-1]} holds other trainable tensors than this run (different --method or model?)")
@@ -198,5 +196,6 @@ def _resume(config: LoopConfig, trainable: dict[str, nn.Parameter], ema: EMA, op
     if state.step > config.steps:
         raise ValueError(f"{found[-1]} is at step {state.step}, past --steps {config.steps}")
     losses = [tuple(x) for x in state.extra["losses"]]
-    return state.step, losses, list(state.extra["evaluations"]), float(state.extra["seconds"])
+    return (state.step, losses, list(state.extra["evaluations"]), float(state.extra["seconds"]),
+            float(state.extra.get("cpu_seconds", 0.0)))
 

@@ -37,14 +37,17 @@ def plan_jobs(inputs: Sequence[Path], output: Path, output_extension: str = ".pn
 
     Raises:
         FileNotFoundError: an input does not exist.
-        ValueError: an unwritable output extension, or two inputs that would write the same file.
+        ValueError: an unwritable output extension, two inputs that would write the same file, or
+            an output that is one of the inputs.
     """
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise FileNotFoundError(f"Input not found: {', '.join(missing)}")
     if len(inputs) == 1 and inputs[0].is_file() and output.suffix and not output.is_dir():
         output_format(output)
-        return [Job(inputs[0], output)]
+        jobs = [Job(inputs[0], output)]
+        _refuse_writing_over_inputs(jobs)
+        return jobs
     output_format(Path("x" + output_extension))
     jobs = []
     for item in inputs:
@@ -53,6 +56,7 @@ def plan_jobs(inputs: Sequence[Path], output: Path, output_extension: str = ".pn
         else:
             jobs.append(Job(item, output / (item.stem + output_extension)))
     _refuse_collisions(jobs)
+    _refuse_writing_over_inputs(jobs)
     return jobs
 
 
@@ -87,4 +91,14 @@ def _refuse_collisions(jobs: list[Job]) -> None:
     if clashes:
         raise ValueError(
             "Several inputs would write the same output: " + "; ".join(clashes[:5]) + ". Rename them or upscale them in separate runs."
+        )
+
+
+def _refuse_writing_over_inputs(jobs: list[Job]) -> None:
+    """An output that is an input file (its own or another job's) would destroy it: refuse before any work."""
+    sources = {job.source.resolve() for job in jobs}
+    clashes = [f"{job.source} -> {job.output}" for job in jobs if job.output.resolve() in sources]
+    if clashes:
+        raise ValueError(
+            "An output would replace an input file: " + "; ".join(clashes[:5]) + ". Choose another -o folder or --format."
         )

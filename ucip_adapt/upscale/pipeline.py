@@ -1,8 +1,10 @@
 """Upscale a list of jobs: read, choose the task, run in batches, write; errors stay per file.
 
 One file failing (unreadable, no task for its codec, unwritable output) is recorded and the others
-go on; existing outputs are skipped unless ``overwrite``. A progress bar counts files, and a second
-one the steps of each image that runs by bands.
+go on; existing outputs are skipped unless ``overwrite``, which replaces only earlier outputs: a file
+at an output path that ``ucip-adapt`` did not write stops the run before any work. Ctrl-C stops after
+the file being written (writes are atomic: no partial file) and the report says what was done. A
+progress bar counts files, and a second one the steps of each image that runs by bands.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .discovery import Job
 from .engine import Upscaler, plan_batches
 from .reading import InputImage, peek_size, read_input
 from .tasks import TaskChooser
-from .writing import write_output
+from .writing import is_earlier_output, write_output
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ class Report:
     written: list[tuple[Job, str]] = field(default_factory=list)
     skipped: list[Job] = field(default_factory=list)
     failed: list[tuple[Job, str]] = field(default_factory=list)
+    not_started: int = 0
+    """Files left when the run was interrupted (Ctrl-C)."""
 
     def summary(self) -> str:
         """A few lines for the terminal."""
@@ -43,6 +47,9 @@ class Report:
         if self.failed:
             lines.append(f"{len(self.failed)} file(s) failed:")
             lines += [f"  {job.source}: {reason}" for job, reason in self.failed]
+        if self.not_started:
+            lines.append(f"Interrupted: {self.not_started} file(s) not done. Run the same command again to finish them "
+                         "(finished outputs are skipped).")
         return "\n".join(lines)
 
 
@@ -57,19 +64,36 @@ def upscale_files(
     jobs: list[Job], upscaler: Upscaler, chooser: TaskChooser, *, overwrite: bool = False,
     quality: int = DEFAULT_QUALITY, show_progress: bool = True,
 ) -> Report:
-    """Run every job; see the module docstring for the error and overwrite rules."""
+    """Run every job; see the module docstring for the error, overwrite and interruption rules.
+
+    Raises:
+        ValueError: with ``overwrite``, an output path holds a file that ``ucip-adapt`` did not write.
+    """
     report = Report()
-    todo = []
+    todo, protected = [], []
     for job in jobs:
-        (todo if overwrite or not job.output.exists() else report.skipped).append(job)
+        if not job.output.exists():
+            todo.append(job)
+        elif not overwrite:
+            report.skipped.append(job)
+        else:
+            (todo if is_earlier_output(job.output) else protected).append(job)
+    if protected:
+        raise ValueError(
+            f"{len(protected)} output path(s) hold files that ucip-adapt did not write, which --overwrite never replaces: "
+            + ", ".join(str(job.output) for job in protected[:5]) + ". Move them away or choose another -o."
+        )
     batches = plan_batches([peek_size(job.source) for job in todo], upscaler.tile_pixels, upscaler.max_batch)
-    with tqdm(total=len(todo), unit="file", desc="upscale", disable=not show_progress) as files_bar:
-        for batch in batches:
-            decoded = [d for d in (_decode(todo[i], chooser, report) for i in batch) if d is not None]
-            files_bar.update(len(batch) - len(decoded))
-            for group in _by_shape(decoded):
-                _run_group(group, upscaler, quality, report, show_progress)
-                files_bar.update(len(group))
+    try:
+        with tqdm(total=len(todo), unit="file", desc="upscale", disable=not show_progress) as files_bar:
+            for batch in batches:
+                decoded = [d for d in (_decode(todo[i], chooser, report) for i in batch) if d is not None]
+                files_bar.update(len(batch) - len(decoded))
+                for group in _by_shape(decoded):
+                    _run_group(group, upscaler, quality, report, show_progress)
+                    files_bar.update(len(group))
+    except KeyboardInterrupt:
+        report.not_started = len(todo) - len(report.written) - len(report.failed)
     return report
 
 

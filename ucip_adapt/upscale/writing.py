@@ -1,4 +1,8 @@
-"""Write an upscaled picture: format from the extension, alpha, colour profile and EXIF kept, atomically."""
+"""Write an upscaled picture: format from the extension, alpha, colour profile and EXIF kept, atomically.
+
+Every output carries ``ucip-adapt`` in its EXIF Software tag, so that ``--overwrite`` can tell an
+earlier output (replaced) from a user's own file (never replaced).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from .reading import InputImage, register_heif_opener
 logger = logging.getLogger(__name__)
 
 COMMON_EXTENSIONS = (".png", ".jpg", ".webp", ".tif", ".avif", ".heic", ".bmp")
+SOFTWARE_TAG = 0x0131
+"""EXIF Software: what wrote the file."""
+OUTPUT_MARK = "ucip-adapt"
 NO_ALPHA_FORMATS = {"JPEG", "PPM"}
 """Formats whose Pillow writer has no alpha channel: the alpha is dropped with a warning."""
 
@@ -45,7 +52,20 @@ def write_output(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, source: 
     options: dict[str, object] = {"quality": quality}
     if source.icc_profile:
         options["icc_profile"] = source.icc_profile
+    exif = Image.Exif()
     if source.exif:
-        options["exif"] = source.exif
+        exif.load(source.exif)
+    exif[SOFTWARE_TAG] = OUTPUT_MARK
+    options["exif"] = exif.tobytes()
     with atomic_path(path) as tmp:
         image.save(tmp, format=fmt, **options)
+
+
+def is_earlier_output(path: Path) -> bool:
+    """Whether the image at ``path`` was written by ``ucip-adapt upscale`` (its EXIF Software tag says so)."""
+    register_heif_opener()
+    try:
+        with Image.open(path) as image:
+            return str(image.getexif().get(SOFTWARE_TAG, "")).startswith(OUTPUT_MARK)
+    except (OSError, ValueError):  # unreadable or not an image: certainly not ours
+        return False

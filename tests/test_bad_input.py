@@ -1,0 +1,162 @@
+"""Bad and unusual input through every entry point: the CLI, the recipes and the API.
+
+Each case asserts what docs/errors.md promises: a non-zero exit with one line naming the problem
+(no traceback), nothing overwritten (every file in the case's folder keeps its bytes), no partial
+or temporary file left, and for the API the model unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ucip_adapt import UCIP
+from ucip_adapt.cli import main as cli_main
+from ucip_adapt.config import preset
+from ucip_adapt.errors import run_reporting_errors
+from ucip_adapt.prompts.pack_file import PromptPackError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def recipe(name: str) -> Callable[[list[str]], int]:
+    """A recipe's ``main``, run the way its ``__main__`` block runs it (errors reported in one line)."""
+    spec = importlib.util.spec_from_file_location(f"recipe_{name}", REPO / "recipes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return lambda argv: run_reporting_errors(f"{name}.py", lambda: module.main(argv), debug=False)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def exit_code(run: Callable[[], int]) -> int:
+    """The exit status of a CLI-style call, whether it returns it or argparse raises SystemExit."""
+    try:
+        return run()
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+
+
+@pytest.fixture(scope="module")
+def backbone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny") / "backbone"
+    UCIP(preset("ucip-tiny")).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, shared_data: Path) -> Path:
+    """A user's folder: a real JPEG and PNG, an earlier result, notes and a file named like a folder."""
+    photo = Image.open(shared_data / "eval/kodak24/kodim03.png").convert("RGB").crop((300, 200, 348, 232))
+    photo.save(tmp_path / "a.jpg", quality=40)
+    photo.save(tmp_path / "plain.png")
+    (tmp_path / "README.md").write_text("my notes")
+    (tmp_path / "runs").write_text("a file, not a folder")
+    return tmp_path
+
+
+CLI_CASES = {
+    "output is its own input": (["upscale", "{w}/plain.png", "-o", "{w}/plain.png", "--task", "jpeg", "--overwrite"],
+                                "would replace an input file"),
+    "folder output holding the input": (["upscale", "{w}/a.jpg", "-o", "{w}", "--format", "jpg", "--overwrite"],
+                                        "would replace an input file"),
+    "overwrite a user's file": (["upscale", "{w}/a.jpg", "-o", "{w}/README.png", "--overwrite"], None),
+    "no threads": (["upscale", "{w}/a.jpg", "-o", "{w}/out", "--threads", "0"], "--threads: must be at least 1"),
+    "quality out of range": (["upscale", "{w}/a.jpg", "-o", "{w}/out", "--quality", "101"], "--quality: must be at most 100"),
+    "missing input": (["upscale", "{w}/nope.jpg", "-o", "{w}/out"], "Input not found"),
+    "unknown task": (["upscale", "{w}/a.jpg", "-o", "{w}/out", "--task", "avif"], "Unknown task 'avif'"),
+    "unwritable format": (["upscale", "{w}/a.jpg", "-o", "{w}/out.xyz"], "not an image format Pillow writes"),
+    "pull of a malformed repo id": (["pull", "not a repo id"], "not a repo id"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_cli_refuses_in_one_line_and_touches_nothing(case, workspace, backbone, capsys):
+    argv, message = CLI_CASES[case]
+    if case == "overwrite a user's file":
+        Image.new("RGB", (4, 4)).save(workspace / "README.png")
+        message = "did not write, which --overwrite never replaces"
+    argv = [part.format(w=workspace) for part in argv]
+    if argv[0] == "upscale":
+        argv += ["--backbone", str(backbone), "--quiet"]
+    before = snapshot(workspace)
+    code = exit_code(lambda: cli_main(argv))
+    err = capsys.readouterr().err
+    assert code not in (0, None), err
+    assert "Traceback" not in err and err.strip(), err
+    if message:
+        assert message in err.strip().splitlines()[-1], err
+    assert snapshot(workspace) == before
+    assert not list(workspace.rglob("*.tmp"))
+
+
+RECIPE_CASES = {
+    "tune: output dir is a file": ("tune_prompts", ["--codec", "avif", "--output-dir", "{w}/runs"], "is a file, not a folder"),
+    "tune: no steps": ("tune_prompts", ["--codec", "avif", "--steps", "0"], "--steps: must be at least 1"),
+    "tune: resume with nothing to resume": ("tune_prompts", ["--codec", "avif", "--resume", "--output-dir", "{w}/new"], "no checkpoint in"),
+    "tune: unknown codec": ("tune_prompts", ["--codec", "nope", "--output-dir", "{w}/new"], "unknown codec 'nope'"),
+    "pretrain: bad new-task spec": ("pretrain_backbone", ["--new-task-init", "clean", "--output-dir", "{w}/new"], "TASK=FROM"),
+    "pretrain: vvc with no encoder": ("pretrain_backbone", ["--preset", "ucip-tiny", "--codecs", "vvc", "--data", "{w}", "--output-dir", "{w}/new"],
+                                      "VVC encoding needs"),
+    "evaluate: vvc with no encoder": ("evaluate", ["--data", "{w}", "--codecs", "jpeg,vvc", "--backbone", "{b}", "--out", "{w}/q.json"],
+                                      "VVC encoding needs"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RECIPE_CASES))
+def test_recipes_refuse_before_work_in_one_line(case, workspace, backbone, capsys, monkeypatch):
+    if "vvc" in case and any(Path(d, "vvencFFapp").exists() or Path(d, "vvencapp").exists() for d in sys.path):
+        pytest.skip("a VVC encoder is installed here")
+    name, argv, message = RECIPE_CASES[case]
+    monkeypatch.chdir(workspace)
+    before = snapshot(workspace)
+    code = exit_code(lambda: recipe(name)([part.format(w=workspace, b=backbone) for part in argv]))
+    err = capsys.readouterr().err
+    assert code not in (0, None), err
+    assert "Traceback" not in err and message in err.strip().splitlines()[-1], err
+    assert snapshot(workspace) == before
+    assert not (workspace / "new").exists() and not (workspace / "outputs").exists()
+
+
+def test_api_refuses_non_finite_input_and_foreign_files(workspace):
+    torch.manual_seed(0)
+    model = UCIP(preset("ucip-tiny"))
+    model.add_prompts("avif")
+    model.add_prompts("jxl")
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    lr = torch.rand(1, 3, 8, 8)
+    lr[0, 1, 2, 3] = float("inf")
+    with pytest.raises(ValueError, match="1 NaN or infinite value"):
+        model.upscale(lr, "jpeg")
+    (workspace / "mine.safetensors").write_bytes(b"a user's file")
+    before = snapshot(workspace)
+    with pytest.raises(PromptPackError, match="not a ucip-adapt pack card"):
+        model.save_prompts(workspace, "avif")  # the folder holds the user's README.md
+    with pytest.raises(PromptPackError, match="not a prompt pack"):
+        model.save_prompts(workspace / "mine.safetensors", "avif")
+    assert snapshot(workspace) == before
+    model.save_prompts(workspace / "packs", "avif")
+    with pytest.raises(PromptPackError, match="holds the prompt pack 'avif', not 'jxl'"):
+        model.save_prompts(workspace / "packs", "jxl")
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    assert not list(workspace.rglob("*.tmp"))
+
+
+def test_small_and_odd_inputs_upscale_to_four_times_their_size():
+    model = UCIP(preset("ucip-tiny")).eval()
+    for height, width in [(1, 1), (1, 7), (3, 2), (9, 17)]:
+        sr = model.upscale(torch.rand(1, 3, height, width), "jpeg")
+        assert sr.shape == (1, 3, 4 * height, 4 * width) and torch.isfinite(sr).all()
+        assert 0 <= float(sr.min()) and float(sr.max()) <= 1
+    assert np.isfinite(sr.numpy()).all()
