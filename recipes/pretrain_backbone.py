@@ -48,7 +48,7 @@ from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.launch import make_accelerator
 from ucip_adapt.training.loop import train
 from ucip_adapt.training.packed_pairs import load_packed_pairs, save_packed_pairs
-from ucip_adapt.training.pairs import TrainingPair
+from ucip_adapt.training.pairs import TrainingPair, spread_over_degradations
 
 if TYPE_CHECKING:  # the data pipeline is imported only when pairs are built from images
     from ucip_adapt.data import Degradation
@@ -122,7 +122,7 @@ def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
 
 def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[TrainingPair], list[TrainingPair]]:
     """Training and held-out pairs of every (data folder, codec, level), decoded into memory; the
-    held-out ones thinned to ``--max-eval-images``."""
+    held-out ones thinned to ``--max-eval-images``, every degradation in turn."""
     from ucip_adapt.data import degraded_pairs, load_hr_images, split_heldout
     from ucip_adapt.training.pairs import materialize_pairs
 
@@ -137,7 +137,7 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[Traini
         train_pairs += materialize_pairs(degraded_pairs(hr_train, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
                                          min_lr_size=min(args.patch_size))
         heldout_pairs += materialize_pairs(degraded_pairs(hr_heldout, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
-    heldout_pairs = heldout_pairs[:: max(1, len(heldout_pairs) // args.max_eval_images)][: args.max_eval_images]
+    heldout_pairs = spread_over_degradations(heldout_pairs, args.max_eval_images)
     if not heldout_pairs:
         raise SystemExit(f"--heldout-fraction {args.heldout_fraction} holds out no image of {args.data}; raise it.")
     return train_pairs, heldout_pairs

@@ -36,7 +36,7 @@ from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.launch import make_accelerator
 from ucip_adapt.training.loop import evaluate_with_ema, train
 from ucip_adapt.training.methods import DEFAULT_LEARNING_RATES, METHODS, setup_method
-from ucip_adapt.training.pairs import materialize_pairs
+from ucip_adapt.training.pairs import materialize_pairs, spread_over_degradations
 
 logger = logging.getLogger("tune_prompts")
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         train_pairs = materialize_pairs(degraded_pairs(train_hr, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
                                         min_lr_size=min(args.patch_size))
         heldout = materialize_pairs(degraded_pairs(heldout_hr, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
-    heldout = heldout[: args.max_eval_images]
+    heldout = spread_over_degradations(heldout, args.max_eval_images)
 
     backbone.to(accelerator.device).eval()
     zero_shot = {task: mean_psnr(score_pairs(heldout, backbone, task, accelerator)) for task in backbone.tasks}

@@ -49,3 +49,23 @@ def test_each_process_gets_its_slice_of_the_same_mixed_batch(small_and_large):
 def test_a_size_no_photo_can_give_is_refused(small_and_large):
     with pytest.raises(ValueError, match=r"at least 64x64 pixels: drop 64 from --patch-size"):
         PatchBatches(small_and_large, batch_size=2, patch_sizes=[24, 64], seed=0)
+
+
+def test_every_task_trains_equally_often_whatever_its_number_of_pairs(shared_data):
+    """Draws pick the task first: one clean pair against four pairs of a codec still gives half the samples."""
+    pairs = [photo_pair(shared_data, "kodim01.png", 32, "jpeg") for _ in range(4)] + [photo_pair(shared_data, "kodim02.png", 32, "clean")]
+    batches = PatchBatches(pairs, batch_size=8, patch_sizes=[24], seed=0)
+    tasks = [task for step in range(50) for task in batches.micro_batch(step, 0, 0, 1, 1).tasks]
+    assert 0.4 < tasks.count("clean") / len(tasks) < 0.6
+
+
+def test_held_out_pairs_are_spread_over_every_degradation():
+    from ucip_adapt.training.pairs import spread_over_degradations
+
+    image = np.zeros((8, 8, 3), np.uint8)
+    ordered = [TrainingPair(image, image, codec, f"{i}", codec, level) for codec, level in [("jpeg", "10"), ("jpeg", "40"), ("clean", "lossless")]
+               for i in range(10)]
+    chosen = spread_over_degradations(ordered, 7)
+    assert [(p.codec, p.level) for p in chosen[:3]] == [("jpeg", "10"), ("jpeg", "40"), ("clean", "lossless")]
+    assert len(chosen) == 7 and len({(p.codec, p.level) for p in chosen}) == 3
+    assert spread_over_degradations(ordered, 100) == [p for i in range(10) for p in ordered[i::10]]

@@ -50,3 +50,16 @@ def materialize_pairs(pairs: datasets.Dataset, *, min_lr_size: int = 0, scale: i
     if skipped:
         logger.warning("skipped %d of %d pairs whose LR is under %d pixels on a side", skipped, len(pairs), min_lr_size)
     return result
+
+
+def spread_over_degradations(pairs: list[TrainingPair], count: int) -> list[TrainingPair]:
+    """At most ``count`` pairs taken in turn from each degradation (codec and level), so that a
+    held-out score covers every level and task however the list is ordered (it comes ordered by
+    degradation, so its first pairs would all be the first level)."""
+    groups: dict[tuple[str, str], list[TrainingPair]] = {}
+    for pair in pairs:
+        groups.setdefault((pair.codec, pair.level), []).append(pair)
+    chosen: list[TrainingPair] = []
+    for rank in range(max((len(group) for group in groups.values()), default=0)):
+        chosen += [group[rank] for group in groups.values() if rank < len(group)]
+    return chosen[:count]
