@@ -65,6 +65,11 @@ class Upsampler(nn.Module):
         self.conv_out = nn.Conv2d(width, 3, 3, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
+            # The body hands over channels-last features; on a CPU in fp32, oneDNN runs these
+            # convolutions' backward about 1.5x faster on contiguous NCHW (its bf16 path without
+            # bf16 units is the other way round, and GPUs prefer channels-last).
+            x = x.contiguous()
         x = F.leaky_relu(self.conv_in(x), 0.01)
         x = F.leaky_relu(self.conv_up1(F.interpolate(x, scale_factor=2, mode="nearest")), 0.2)
         x = F.leaky_relu(self.conv_up2(F.interpolate(x, scale_factor=2, mode="nearest")), 0.2)
