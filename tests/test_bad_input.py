@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import huggingface_hub
 import numpy as np
 import pytest
 import torch
@@ -78,15 +79,21 @@ CLI_CASES = {
     "unknown task": (["upscale", "{w}/a.jpg", "-o", "{w}/out", "--task", "avif"], "Unknown task 'avif'"),
     "unwritable format": (["upscale", "{w}/a.jpg", "-o", "{w}/out.xyz"], "not an image format Pillow writes"),
     "pull of a malformed repo id": (["pull", "not a repo id"], "not a repo id"),
+    "push with no network": (["push", "{w}/pack", "me/pack"], "cannot reach http://127.0.0.1:9"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CLI_CASES))
-def test_cli_refuses_in_one_line_and_touches_nothing(case, workspace, backbone, capsys):
+def test_cli_refuses_in_one_line_and_touches_nothing(case, workspace, backbone, capsys, monkeypatch):
     argv, message = CLI_CASES[case]
     if case == "overwrite a user's file":
         Image.new("RGB", (4, 4)).save(workspace / "README.png")
         message = "did not write, which --overwrite never replaces"
+    if case == "push with no network":
+        model = UCIP(preset("ucip-tiny"))
+        model.add_prompts("avif")
+        model.save_prompts(workspace / "pack", "avif")
+        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     argv = [part.format(w=workspace) for part in argv]
     if argv[0] == "upscale":
         argv += ["--backbone", str(backbone), "--quiet"]
@@ -160,3 +167,25 @@ def test_small_and_odd_inputs_upscale_to_four_times_their_size():
         assert sr.shape == (1, 3, 4 * height, 4 * width) and torch.isfinite(sr).all()
         assert 0 <= float(sr.min()) and float(sr.max()) <= 1
     assert np.isfinite(sr.numpy()).all()
+
+
+def test_ctrl_c_during_upscale_keeps_finished_files_and_says_what_is_left(workspace, backbone, capsys, monkeypatch):
+    from ucip_adapt.upscale.engine import Upscaler
+
+    for name in ("b.jpg", "c.jpg"):
+        (workspace / name).write_bytes((workspace / "a.jpg").read_bytes())
+    real, calls = Upscaler.upscale, []
+
+    def interrupted_on_the_second_image(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Upscaler, "upscale", interrupted_on_the_second_image)
+    argv = ["upscale", *(str(workspace / n) for n in ("a.jpg", "b.jpg", "c.jpg")), "-o", str(workspace / "out"),
+            "--backbone", str(backbone), "--quiet", "--batch-size", "1"]
+    assert cli_main(argv) == 130
+    err = capsys.readouterr().err
+    assert "Upscaled 1 file(s)" in err and "Interrupted: 2 file(s) not done. Run the same command again" in err
+    assert sorted(p.name for p in (workspace / "out").iterdir()) == ["a.png"]  # finished, and no partial file

@@ -21,10 +21,19 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+NETWORK_ERROR_CLASSES = {"TransportError", "ConnectionError"}
+"""Base classes (by name: httpx, httpx2, requests and the builtin) of a failure to reach a server."""
+
+
 def error_line(error: BaseException) -> str:
     """One line for ``error``: its message (a KeyError's without quotes), flattened."""
     message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
     message = " ".join(message.split()) or type(error).__name__
+    if NETWORK_ERROR_CLASSES & {cls.__name__ for cls in type(error).__mro__}:
+        from huggingface_hub import constants
+
+        return (f"cannot reach {constants.ENDPOINT} ({message}); check the network connection or HF_ENDPOINT, "
+                "or work offline from local folders (HF_HUB_OFFLINE=1)")
     if not isinstance(error, USER_ERRORS):
         message = f"{message} ({type(error).__name__}; run again with --debug for the traceback)"
     return message
