@@ -107,7 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=default_data_root(), help="shared data folder")
     parser.add_argument("--sets", nargs="+", default=["eval/kodak24", "eval/bsd100"])
-    parser.add_argument("--codecs", nargs="+", default=[name for name in list_codecs() if name != "external"])
+    parser.add_argument("--codecs", nargs="+", default=[name for name in list_codecs() if name not in ("external", "clean")])
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set only")
     parser.add_argument("--encode-vvc", action="store_true", help="encode VVC with vvenc, not the shipped streams")
     args = parser.parse_args()
