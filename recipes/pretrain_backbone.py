@@ -105,8 +105,11 @@ def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | 
 
 
 def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
-    """Random weights of ``--preset``, or the ``--init-from`` backbone carried over to that network."""
-    overrides = {"tasks": codecs} if args.anchor is None else {"tasks": codecs, "anchor": None if args.anchor == "none" else args.anchor}
+    """Random weights of ``--preset``, or the ``--init-from`` backbone carried over to that network;
+    either way inputs under the largest ``--patch-size`` are mirrored out to it at inference."""
+    overrides = {"tasks": codecs, "min_inference_side": max(args.patch_size)}  # smaller inputs are mirrored out to its crops
+    if args.anchor is not None:
+        overrides["anchor"] = None if args.anchor == "none" else args.anchor
     config = preset(args.preset, **overrides)
     if args.init_from is None:
         return UCIP(config)

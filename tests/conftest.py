@@ -37,3 +37,15 @@ def shared_data() -> Path:
     if not (root / "manifest.json").is_file():
         raise RuntimeError(f"shared data not found at {root}; set UCIP_SHARED_DATA to the folder holding manifest.json")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random ucip-tiny backbone saved as a from_pretrained folder (seed 0)."""
+    from ucip_adapt import UCIP
+    from ucip_adapt.config import preset
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny") / "backbone"
+    UCIP(preset("ucip-tiny")).save_pretrained(folder)
+    return folder

@@ -49,11 +49,8 @@ def exit_code(run: Callable[[], int]) -> int:
 
 
 @pytest.fixture(scope="module")
-def backbone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny") / "backbone"
-    UCIP(preset("ucip-tiny")).save_pretrained(folder)
-    return folder
+def backbone(tiny_backbone_folder: Path) -> Path:
+    return tiny_backbone_folder
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from ucip_adapt import UCIP
+from ucip_adapt.modeling.ucip import pad_for_inference
 from ucip_adapt.config import PRESETS, UCIPConfig, preset
 from ucip_adapt.modeling.anchor import bicubic_upscale
 from ucip_adapt.modeling.axial_sampling import axial_shift_sample
@@ -221,3 +222,19 @@ def test_warm_start_adds_the_anchor_and_a_task_and_keeps_the_body():
         warm_start(source, preset("ucip-tiny", tasks=["jpeg", "clean"]), {})
     with pytest.raises(ValueError, match="body"):
         warm_start(source, preset("ucip-tiny", tasks=["jpeg", "webp"], embed_dim=64), {})
+
+
+def test_small_inputs_are_mirrored_out_to_the_side_the_backbone_trained_on():
+    """min_inference_side: the output of a small input is the crop of the output of its mirrored
+    extension; without it (1) only the release's padding to a multiple of 8 applies."""
+    torch.manual_seed(0)
+    model = UCIP(preset("ucip-tiny", min_inference_side=32)).eval()
+    lr = torch.rand(1, 3, 5, 12)
+    extended = pad_for_inference(lr, 32)
+    assert extended.shape[-2:] == (32, 32) and torch.equal(extended[..., :5, :12], lr)
+    assert torch.equal(extended[..., 5:9, :12], lr.flip(-2)[..., 1:, :])  # mirrored, the edge row not repeated
+    with torch.no_grad():
+        torch.testing.assert_close(model.upscale(lr, "jpeg"), model(extended, "jpeg")[..., :20, :48].clamp(0, 1))
+    assert pad_for_inference(lr, 1).shape[-2:] == (8, 16)
+    assert pad_for_inference(torch.rand(1, 3, 1, 1), 32).shape[-2:] == (32, 32)
+    assert "min_inference_side" not in model.config.architecture()  # packs do not depend on it

@@ -8,23 +8,17 @@ from pathlib import Path
 import imagecodecs
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageCms
 
-from ucip_adapt import UCIP
 from ucip_adapt.cli import main
-from ucip_adapt.config import preset
 from ucip_adapt.upscale import load_model, plan_jobs, upscale_alpha
 
 EXIF_ORIENTATION = 0x0112
 
 
 @pytest.fixture(scope="module")
-def backbone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny") / "backbone"
-    UCIP(preset("ucip-tiny")).save_pretrained(folder)
-    return folder
+def backbone(tiny_backbone_folder: Path) -> Path:
+    return tiny_backbone_folder
 
 
 @pytest.fixture(scope="module")

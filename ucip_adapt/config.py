@@ -37,6 +37,11 @@ class UCIPConfig:
         scale: upscaling factor; the network is x4 only.
         anchor: ``"bicubic"`` to predict a residual on top of a bicubic x4 of the input (the presets
             trained here), or None for the release's output path (the network draws the whole image).
+        min_inference_side: inference mirrors a smaller input out to this many LR pixels a side and
+            crops the result back: the network normalises with statistics of its whole input, which
+            on a few pixels are far from those of the crops it trained on. ``pretrain_backbone.py``
+            sets it to its largest crop. A property of the trained weights that changes no tensor
+            shape; 1 (no minimum) for backbones that do not state it.
     """
 
     tasks: list[str] = field(default_factory=lambda: list(SEEN_TASKS))
@@ -50,6 +55,7 @@ class UCIPConfig:
     upsampler_dim: int = 64
     scale: int = 4
     anchor: Optional[str] = None
+    min_inference_side: int = 1
 
     def __post_init__(self) -> None:
         self.tasks = [str(t) for t in self.tasks]
@@ -71,6 +77,8 @@ class UCIPConfig:
             problems.append(f"offset_interval must be >= 1, got {self.offset_interval}")
         if self.scale != 4:
             problems.append(f"UCIP is an x4 network; scale must be 4, got {self.scale}")
+        if self.min_inference_side < 1:
+            problems.append(f"min_inference_side must be at least 1, got {self.min_inference_side}")
         if self.anchor not in ANCHORS:
             problems.append(f"anchor must be one of {ANCHORS}, got {self.anchor!r}")
         if problems:
@@ -91,6 +99,7 @@ class UCIPConfig:
         """
         arch = asdict(self)
         arch["num_tasks"] = len(arch.pop("tasks"))
+        del arch["min_inference_side"]  # inference padding: no shape, no computation of the network
         if arch["anchor"] is None:  # the release's output path: backbones made before the anchor keep their fingerprints
             del arch["anchor"]
         return arch

@@ -33,7 +33,6 @@ BACKBONE_FILES = (constants.CONFIG_NAME, constants.SAFETENSORS_SINGLE_FILE)
 PAD_MULTIPLE = 8
 """Inference pads inputs (reflect, bottom/right) to a multiple of this, as the release does."""
 
-
 class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="ucip-adapt", tags=["super-resolution", "ucip"]):
     """Universal compressed-image x4 super-resolution network (UCIP, ECCV 2024).
 
@@ -105,7 +104,8 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
 
     @torch.inference_mode()
     def upscale(self, lr: Tensor, task: TaskSpec = None) -> Tensor:
-        """Inference as the release runs it: reflect-pad to a multiple of 8, run, crop, clamp to [0, 1].
+        """Inference: mirror-pad to a multiple of 8 (as the release) and to at least the config's
+        ``min_inference_side``, run, crop, clamp to [0, 1].
 
         Raises:
             ValueError: ``lr`` holds NaN or infinite values (one would spread to the whole output
@@ -116,7 +116,7 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
             raise ValueError(f"The LR input holds {non_finite} NaN or infinite value(s) of {lr.numel()}; "
                              "replace them (e.g. torch.nan_to_num(lr).clamp(0, 1)) before upscaling.")
         height, width = lr.shape[-2:]
-        sr = self(pad_for_inference(lr), task)
+        sr = self(pad_for_inference(lr, self.config.min_inference_side), task)
         scale = self.config.scale
         return sr[..., : height * scale, : width * scale].clamp_(0, 1)
 
@@ -204,12 +204,20 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
         return backbone_card(self.config, num_params, kwargs.get("extra_markdown", ""), repo_id=kwargs.get("repo_id"))
 
 
-def pad_for_inference(lr: Tensor) -> Tensor:
-    """Reflect-pad bottom/right to a multiple of ``PAD_MULTIPLE`` (replicate when the image is too
-    small to reflect), as the release's test code does."""
-    height, width = lr.shape[-2:]
-    pad_h, pad_w = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
-    if not (pad_h or pad_w):
-        return lr
-    mode = "reflect" if min(height, width) > max(pad_h, pad_w) else "replicate"
-    return F.pad(lr, (0, pad_w, 0, pad_h), mode=mode)
+def inference_size(size: int, minimum: int) -> int:
+    """The side an LR side of ``size`` pixels is padded to for inference: a multiple of
+    ``PAD_MULTIPLE`` and at least ``minimum`` (the config's ``min_inference_side``)."""
+    return max(minimum, size + (-size % PAD_MULTIPLE))
+
+
+def pad_for_inference(lr: Tensor, minimum: int) -> Tensor:
+    """Mirror-pad bottom/right to :func:`inference_size`, reflecting as often as needed; a side of
+    one pixel is repeated once first."""
+    target_h, target_w = inference_size(lr.shape[-2], minimum), inference_size(lr.shape[-1], minimum)
+    if min(lr.shape[-2:]) == 1:
+        lr = F.pad(lr, (0, int(lr.shape[-1] == 1), 0, int(lr.shape[-2] == 1)), mode="replicate")
+    while lr.shape[-2] < target_h or lr.shape[-1] < target_w:
+        pad_h = min(target_h - lr.shape[-2], lr.shape[-2] - 1)  # one reflection reaches size - 1 pixels
+        pad_w = min(target_w - lr.shape[-1], lr.shape[-1] - 1)
+        lr = F.pad(lr, (0, pad_w, 0, pad_h), mode="reflect")
+    return lr

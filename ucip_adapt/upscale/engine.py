@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..modeling.ucip import PAD_MULTIPLE, UCIP, pad_for_inference
+from ..modeling.ucip import UCIP, inference_size, pad_for_inference
 from .banded import Progress, count_steps, forward_banded
 
 DEFAULT_TILE_PIXELS = 256 * 256
@@ -60,15 +60,21 @@ class Upscaler:
             raise ValueError(f"tile_pixels and max_batch must be positive, got {self.tile_pixels} and {self.max_batch}")
         self.model = self.model.to(self.device).eval()
 
+    def padded(self, height: int, width: int) -> tuple[int, int]:
+        """The LR size an input of this size runs at (see :func:`~ucip_adapt.modeling.ucip.pad_for_inference`)."""
+        minimum = self.model.config.min_inference_side
+        return inference_size(height, minimum), inference_size(width, minimum)
+
     def is_tiled(self, height: int, width: int, batch: int = 1) -> bool:
         """Whether a batch of this LR size runs by bands."""
-        return batch * _padded(height) * _padded(width) > self.tile_pixels
+        padded_height, padded_width = self.padded(height, width)
+        return batch * padded_height * padded_width > self.tile_pixels
 
     def steps(self, height: int, width: int, batch: int = 1) -> int:
         """Progress steps :meth:`upscale` reports for a tiled batch of this LR size (0 when whole)."""
         if not self.is_tiled(height, width, batch):
             return 0
-        return count_steps(self.model, _padded(height), _padded(width), batch, self.tile_pixels)
+        return count_steps(self.model, *self.padded(height, width), batch, self.tile_pixels)
 
     @torch.inference_mode()
     def upscale(self, images: Sequence[np.ndarray], tasks: Sequence[str | int], progress: Progress | None = None) -> list[np.ndarray]:
@@ -79,7 +85,7 @@ class Upscaler:
         height, width = images[0].shape[:2]
         lr = torch.from_numpy(np.stack(images)).to(self.device).permute(0, 3, 1, 2).float().div_(255)
         routing = self.model.route(list(tasks), len(images))
-        padded = pad_for_inference(lr)
+        padded = pad_for_inference(lr, self.model.config.min_inference_side)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
             if self.is_tiled(height, width, len(images)):
                 sr = forward_banded(self.model, padded, routing, self.tile_pixels, progress)
@@ -90,9 +96,10 @@ class Upscaler:
         return list(sr.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
 
 
-def plan_batches(sizes: Sequence[tuple[int, int] | None], tile_pixels: int, max_batch: int) -> list[list[int]]:
-    """Indices of ``sizes`` grouped into batches of equal, known size within ``tile_pixels`` and
-    ``max_batch``; unknown sizes and large images get a batch of their own. Order: by size."""
+def plan_batches(sizes: Sequence[tuple[int, int] | None], tile_pixels: int, max_batch: int, min_side: int = 1) -> list[list[int]]:
+    """Indices of ``sizes`` grouped into batches of equal, known size within ``tile_pixels`` (counted
+    at the padded size, at least ``min_side`` a side) and ``max_batch``; unknown sizes and large
+    images get a batch of their own. Order: by size."""
     batches: list[list[int]] = []
     by_size: dict[tuple[int, int], list[int]] = {}
     for index, size in enumerate(sizes):
@@ -101,12 +108,8 @@ def plan_batches(sizes: Sequence[tuple[int, int] | None], tile_pixels: int, max_
         else:
             by_size.setdefault(size, []).append(index)
     for (width, height), indices in sorted(by_size.items()):
-        per_batch = max(1, min(max_batch, tile_pixels // (_padded(width) * _padded(height))))
+        per_batch = max(1, min(max_batch, tile_pixels // (inference_size(width, min_side) * inference_size(height, min_side))))
         batches += [indices[i : i + per_batch] for i in range(0, len(indices), per_batch)]
     return batches
-
-
-def _padded(size: int) -> int:
-    return size + (-size % PAD_MULTIPLE)
 
 

@@ -83,7 +83,8 @@ def upscale_files(
             f"{len(protected)} output path(s) hold files that ucip-adapt did not write, which --overwrite never replaces: "
             + ", ".join(str(job.output) for job in protected[:5]) + ". Move them away or choose another -o."
         )
-    batches = plan_batches([peek_size(job.source) for job in todo], upscaler.tile_pixels, upscaler.max_batch)
+    batches = plan_batches([peek_size(job.source) for job in todo], upscaler.tile_pixels, upscaler.max_batch,
+                           upscaler.model.config.min_inference_side)
     try:
         with tqdm(total=len(todo), unit="file", desc="upscale", disable=not show_progress) as files_bar:
             for batch in batches:
