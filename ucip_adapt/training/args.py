@@ -34,7 +34,7 @@ def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_siz
     group.add_argument("--output-dir", default=None)
     group.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output-dir")
     group.add_argument("--log-with", default=None, help="an Accelerate tracker, e.g. tensorboard")
-    group.add_argument("--num-proc", type=int, default=None, help="processes for the one-time degradation of the data")
+    group.add_argument("--num-proc", type=positive_int, default=None, help="processes for the one-time degradation of the data")
     group.add_argument("--cache-dir", default=None, help="where degraded pairs are cached (default: the datasets cache)")
     group.add_argument("--debug", action="store_true", help="print the traceback of an error (default: one line)")
 
