@@ -3,9 +3,11 @@
     python benchmarks/train_step.py                                   # GPU: ucip-middle, batches 8 16 32, 96x96, bf16
     python benchmarks/train_step.py --preset ucip-small --batch-sizes 32 64 --patch-size 128
     python benchmarks/train_step.py --preset ucip-small --batch-sizes 2 4 --threads 2     # CPU: fp32, 2 threads
+    PYTHONPATH=../old-checkout python benchmarks/train_step.py ...                       # an earlier version, same machine
 
 One step as ``recipes/pretrain_backbone.py`` takes it: L1 loss, Adam (betas 0.9, 0.99), a batch that
-mixes the seen tasks, on random data (speed does not depend on the pixels), eager mode. On a GPU
+mixes the seen tasks, on random data (speed does not depend on the pixels), eager mode unless
+``--compile`` (the prompted blocks, as ``pretrain_backbone.py --compile``). On a GPU
 under bf16 autocast; on a CPU in fp32, the precision CPU training uses (these CPUs have no bf16
 units). Per batch size: seconds per step (median of the steps after the warm-up), LR pixels per
 second and peak GPU memory, or "out of memory". Prints a Markdown table. It tells how long a
@@ -21,7 +23,6 @@ import time
 import torch
 
 from ucip_adapt.config import PRESETS, SEEN_TASKS, preset
-from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.loop import ADAM_BETAS
 
@@ -56,11 +57,12 @@ def synchronize(device: torch.device) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="ucip-middle", choices=sorted(PRESETS))
-    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[8, 16, 32])
-    parser.add_argument("--patch-size", type=positive_int, default=96, help="LR crop size")
-    parser.add_argument("--steps", type=positive_int, default=5, help="timed steps per batch size")
-    parser.add_argument("--warmup", type=positive_int, default=2)
-    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: PyTorch's choice)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--patch-size", type=int, default=96, help="LR crop size")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per batch size")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the prompted blocks, one static graph")
     args = parser.parse_args()
 
     if args.threads:
@@ -69,12 +71,15 @@ def main() -> None:
     bf16 = device.type == "cuda"
     config = preset(args.preset, tasks=list(SEEN_TASKS))
     hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"{args.preset}, LR {args.patch_size}x{args.patch_size}, {'bf16 autocast' if bf16 else 'fp32'}, eager, on {hardware}\n")
+    mode = "blocks compiled" if args.compile else "eager"
+    print(f"{args.preset}, LR {args.patch_size}x{args.patch_size}, {'bf16 autocast' if bf16 else 'fp32'}, {mode}, on {hardware}\n")
     print("| batch | s / step | K LR pixels / s | peak GPU memory |")
     print("|---|---|---|---|")
     for batch_size in args.batch_sizes:
         torch.manual_seed(0)
         model = UCIP(config).to(device).train()
+        if args.compile:
+            model.compile_blocks(dynamic=False)
         if device.type == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
