@@ -46,15 +46,14 @@ def plan_jobs(inputs: Sequence[Path], output: Path, output_extension: str = ".pn
     if len(inputs) == 1 and inputs[0].is_file() and output.suffix and not output.is_dir():
         output_format(output)
         jobs = [Job(inputs[0], output)]
-        _refuse_writing_over_inputs(jobs)
-        return jobs
-    output_format(Path("x" + output_extension))
-    jobs = []
-    for item in inputs:
-        if item.is_dir():
-            jobs += [Job(f, output / f.relative_to(item).with_suffix(output_extension)) for f in find_images(item, exclude=output)]
-        else:
-            jobs.append(Job(item, output / (item.stem + output_extension)))
+    else:
+        output_format(Path("x" + output_extension))
+        jobs = []
+        for item in inputs:
+            if item.is_dir():
+                jobs += [Job(f, output / f.relative_to(item).with_suffix(output_extension)) for f in find_images(item, exclude=output)]
+            else:
+                jobs.append(Job(item, output / (item.stem + output_extension)))
     _refuse_collisions(jobs)
     _refuse_writing_over_inputs(jobs)
     return jobs
