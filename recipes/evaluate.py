@@ -38,7 +38,7 @@ from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.prompts.fingerprint import weights_fingerprint
 from ucip_adapt.training.evaluation import ImageScore, score_pairs
-from ucip_adapt.training.launch import make_accelerator
+from ucip_adapt.training.launch import end_run, make_accelerator
 from ucip_adapt.training.methods import TUNING_RECORD
 from ucip_adapt.training.pairs import TrainingPair, materialize_pairs
 
@@ -304,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             evaluation = {"weights_sha256": columns[f"pack:{name}"], "sets": pack_evaluation(results, name)}
             file = model.save_prompts(source, name, metadata={"evaluation": evaluation})
             print(f"recorded the evaluation of pack {name} in {file}" + ("" if Path(source).is_file() else " and its README.md"))
+    end_run(accelerator)
     return 0
 
 

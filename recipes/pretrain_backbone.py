@@ -45,7 +45,7 @@ from ucip_adapt.modeling.warm_start import warm_start
 from ucip_adapt.training.args import add_training_flags, loop_config, recorded_patch_size
 from ucip_adapt.training.batches import PatchBatches
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
-from ucip_adapt.training.launch import make_accelerator
+from ucip_adapt.training.launch import end_run, make_accelerator
 from ucip_adapt.training.loop import train
 from ucip_adapt.training.packed_pairs import load_packed_pairs, save_packed_pairs
 from ucip_adapt.training.pairs import TrainingPair, spread_over_degradations
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         model.save_pretrained(final, model_card_kwargs={"extra_markdown": training_card(summary)})
         (Path(args.output_dir) / "summary.json").write_text(json.dumps(summary, indent=2))
         print(f"wrote {final}: held-out PSNR-Y {summary['heldout_psnr_y']:.2f} dB (bicubic {summary['heldout_bicubic_psnr_y']:.2f} dB)")
-    accelerator.end_training()
+    end_run(accelerator)
     return 0
 
 

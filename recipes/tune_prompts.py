@@ -33,7 +33,7 @@ from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.args import add_training_flags, loop_config, recorded_patch_size
 from ucip_adapt.training.batches import PatchBatches
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
-from ucip_adapt.training.launch import make_accelerator
+from ucip_adapt.training.launch import end_run, make_accelerator
 from ucip_adapt.training.loop import evaluate_with_ema, train
 from ucip_adapt.training.methods import DEFAULT_LEARNING_RATES, METHODS, setup_method
 from ucip_adapt.training.pairs import materialize_pairs, spread_over_degradations
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"held-out PSNR-Y ({len(heldout)} pairs): bicubic {bicubic:.2f} dB | zero-shot best seen task '{best_seen}' "
               f"{zero_shot[best_seen]:.2f} dB | after tuning {after:.2f} dB ({after - zero_shot[best_seen]:+.2f} dB)")
         print(f"wrote {artifact} ({artifact.stat().st_size / 1024:.1f} KiB, {summary['trainable_parameters']:,} trained parameters)")
-    accelerator.end_training()
+    end_run(accelerator)
     return 0
 
 

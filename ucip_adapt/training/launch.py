@@ -82,3 +82,11 @@ def make_accelerator(
     if accelerator.device.type == "cpu" and (chosen := cpu_threads(threads, accelerator.num_processes)) is not None:
         torch.set_num_threads(chosen)
     return accelerator
+
+
+def end_run(accelerator: Accelerator) -> None:
+    """Close the run on every rank together. A rank that tears its gloo group down while the main
+    process is still saving can abort at exit ("terminate called without an active exception"),
+    failing a run whose outputs are fine; waiting first makes every rank leave at the same point."""
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
