@@ -253,7 +253,7 @@ def reusable_rows(out: Path, columns: dict[str, str]) -> dict[str, dict]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.record_in_packs and (not_local := [source for source in args.packs if not Path(source).exists()]):
-        raise SystemExit(f"--record-in-packs writes into each pack's file, but {', '.join(not_local)} is not a local path: "
+        raise ValueError(f"--record-in-packs writes into each pack's file, but {', '.join(not_local)} is not a local path: "
                          "pass the pack's folder or file (a bundled pack is ucip_adapt/bundled/<repo name>).")
     accelerator = make_accelerator(mixed_precision="no", gradient_accumulation_steps=1, project_dir=str(args.out.parent))
     model = UCIP.from_pretrained(args.backbone).to(accelerator.device).eval()
@@ -264,11 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     codecs = args.codecs.split(",") if args.codecs else list(dict.fromkeys(model.tasks + list(pack_codecs.values()) + compared_codecs))
     bitstreams = args.vvc_bitstreams or [None] * len(args.data)
     if len(bitstreams) != len(args.data):
-        raise SystemExit("--vvc-bitstreams needs one folder per --data folder")
+        raise ValueError("--vvc-bitstreams needs one folder per --data folder")
     zero_shot_tasks = args.zero_shot_tasks.split(",") if args.zero_shot_tasks else None
     unknown = sorted(set(zero_shot_tasks or []) - set(model.tasks))
     if unknown:
-        raise SystemExit(f"--zero-shot-tasks {','.join(unknown)}: not tasks of the backbone, which has {model.tasks}")
+        raise ValueError(f"--zero-shot-tasks {','.join(unknown)}: not tasks of the backbone, which has {model.tasks}")
     require_encoders([replace(spec, pre_encoded=bitstreams[0] if spec.codec == "vvc" else None)
                       for spec in parse_degradations([f"{c}:{args.levels}" if args.levels else c for c in codecs])])
     columns = fingerprints(model, packs, comparisons)

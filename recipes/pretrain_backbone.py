@@ -119,7 +119,7 @@ def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
     try:
         return warm_start(source, config, dict(spec.split("=", 1) for spec in args.new_task_init))
     except ValueError as error:
-        raise SystemExit(f"--init-from {args.init_from} does not fit --preset {args.preset} with --codecs {','.join(codecs)}: {error} "
+        raise ValueError(f"--init-from {args.init_from} does not fit --preset {args.preset} with --codecs {','.join(codecs)}: {error} "
                          "(--new-task-init TASK=FROM names where a new task starts)")
 
 
@@ -132,7 +132,7 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[Traini
     folders = args.data or [None]
     bitstreams = args.vvc_bitstreams or [None] * len(folders)
     if len(bitstreams) != len(folders):
-        raise SystemExit("--vvc-bitstreams needs one folder per --data folder")
+        raise ValueError("--vvc-bitstreams needs one folder per --data folder")
     train_pairs, heldout_pairs = [], []
     for folder, vvc in zip(folders, bitstreams):
         hr_train, hr_heldout = split_heldout(load_hr_images(folder, cache_dir=args.cache_dir), args.heldout_fraction)
@@ -142,7 +142,7 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[Traini
         heldout_pairs += materialize_pairs(degraded_pairs(hr_heldout, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
     heldout_pairs = spread_over_degradations(heldout_pairs, args.max_eval_images)
     if not heldout_pairs:
-        raise SystemExit(f"--heldout-fraction {args.heldout_fraction} holds out no image of {args.data}; raise it.")
+        raise ValueError(f"--heldout-fraction {args.heldout_fraction} holds out no image of {args.data}; raise it.")
     return train_pairs, heldout_pairs
 
 
@@ -168,7 +168,7 @@ def packed_pairs(args: argparse.Namespace) -> tuple[list[TrainingPair], list[Tra
     train_pairs, heldout, source = load_packed_pairs(args.packed_pairs)
     smallest, patch = min(min(pair.lr.shape[:2]) for pair in train_pairs), min(args.patch_size)
     if smallest < patch:
-        raise SystemExit(f"{args.packed_pairs} holds LR images of {smallest} pixels on a side, under --patch-size "
+        raise ValueError(f"{args.packed_pairs} holds LR images of {smallest} pixels on a side, under --patch-size "
                          f"{patch}: pass --patch-size {smallest} or pack again with --patch-size {patch}.")
     return train_pairs, heldout, f"{source} (packed in {Path(args.packed_pairs).name})"
 

@@ -4,10 +4,13 @@
     accelerate launch --multi_gpu --num_processes 2 recipes/tune_prompts.py --codec jxl --data /data/hr
     python recipes/tune_prompts.py --codec avif --method lora      # the comparison methods
 
-The run degrades the HR images with the codec at its levels (cached), holds out a fixed part of
-the images, measures PSNR-Y of bicubic and of every seen task on them (the best seen task starts
-the new prompts), trains ONLY the new basic prompts and coefficient heads, and writes the pack with
-its model card and metadata into ``<output-dir>/final``.
+The run degrades the HR images with the codec at its levels (cached) and splits the images three
+ways by name: training, validation and held-out. The seen task that scores best on the validation
+images starts the new prompts; the run trains ONLY the new basic prompts and coefficient heads,
+scores the start and the EMA state at every evaluation on the validation images, and writes the best
+of them (``--select best``; a pack that cannot beat its start is that start, and the run says so)
+with its model card and metadata into ``<output-dir>/final``. Numbers are reported on the held-out
+images, which chose nothing.
 
 By default each step sees 2 LR crops of 96x96: the network normalises with statistics of its
 whole input (instance norm, fusion means), and crops closer to a whole photo make a pack that
@@ -26,17 +29,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
-from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations, split_heldout
+from ucip_adapt.atomic import atomic_write_text
+from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations, split_validation
 from ucip_adapt.errors import run_reporting_errors
 from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.args import add_training_flags, loop_config, recorded_patch_size
 from ucip_adapt.training.batches import PatchBatches
+from ucip_adapt.training.ema import swap_in
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.launch import end_run, make_accelerator
-from ucip_adapt.training.loop import evaluate_with_ema, train
+from ucip_adapt.training.loop import train
 from ucip_adapt.training.methods import DEFAULT_LEARNING_RATES, METHODS, setup_method
 from ucip_adapt.training.pairs import materialize_pairs, spread_over_degradations
+from ucip_adapt.training.selection import SELECTION_RULES
 
 logger = logging.getLogger("tune_prompts")
 
@@ -49,9 +55,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE_ID, help="backbone repo id or folder")
     parser.add_argument("--method", choices=METHODS, default="prompt", help="prompt (the product), lora or full (comparisons)")
     parser.add_argument("--lora-rank", type=positive_int, default=8)
-    parser.add_argument("--heldout-fraction", type=float, default=0.1, help="share of the images held out for PSNR before/after")
-    parser.add_argument("--max-eval-images", type=positive_int, default=60, help="held-out pairs scored per evaluation, at most")
-    add_training_flags(parser, steps=150, batch_size=2, patch_size=96, learning_rate=None, checkpoint_every=50, eval_every=0)
+    parser.add_argument("--heldout-fraction", type=float, default=0.1, help="share of the images held out for the reported PSNR before/after")
+    parser.add_argument("--validation-fraction", type=float, default=0.15,
+                        help="share of the images that choose the starting task and the state written (see --select)")
+    parser.add_argument("--select", choices=SELECTION_RULES, default="best",
+                        help="best: write the best validated state, the start included; last: the final EMA state")
+    parser.add_argument("--max-eval-images", type=positive_int, default=60,
+                        help="validation and held-out pairs scored, at most each (spread over the levels)")
+    add_training_flags(parser, steps=150, batch_size=2, patch_size=96, learning_rate=None, checkpoint_every=50, eval_every=50)
     args = parser.parse_args(argv)
     args.lr = args.lr if args.lr is not None else DEFAULT_LEARNING_RATES[args.method]
     args.output_dir = args.output_dir or f"outputs/tune-{args.codec}-{args.method}"
@@ -61,63 +72,86 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = loop_config(args)  # flags and --output-dir checked before any data is degraded
+    config = loop_config(args, select=args.select)  # flags and --output-dir checked before any data is degraded
     accelerator = make_accelerator(mixed_precision=args.mixed_precision, gradient_accumulation_steps=args.gradient_accumulation_steps,
                                    project_dir=args.output_dir, log_with=args.log_with, threads=args.threads)
     started = time.time()
     backbone = UCIP.from_pretrained(args.backbone)
     if args.codec in backbone.tasks:
-        raise SystemExit(f"{args.codec!r} is already a task of this backbone ({backbone.tasks}); prompt packs are for unseen codecs.")
+        raise ValueError(f"{args.codec!r} is already a task of this backbone ({backbone.tasks}); prompt packs are for unseen codecs.")
     degradations = [replace(d, task=args.codec) for d in parse_degradations([f"{args.codec}:{args.levels}" if args.levels else args.codec])]
     levels = [d.level for d in degradations]
 
     hr_images = load_hr_images(args.data, cache_dir=args.cache_dir)
-    train_hr, heldout_hr = split_heldout(hr_images, args.heldout_fraction)
-    if len(heldout_hr) == 0 or len(train_hr) == 0:
-        raise SystemExit(f"--heldout-fraction {args.heldout_fraction} leaves {len(train_hr)} training and {len(heldout_hr)} held-out images; change it.")
+    train_hr, validation_hr, heldout_hr = split_validation(hr_images, args.heldout_fraction, args.validation_fraction)
+    if min(len(train_hr), len(validation_hr), len(heldout_hr)) == 0:
+        raise ValueError(f"--heldout-fraction {args.heldout_fraction} and --validation-fraction {args.validation_fraction} split the "
+                         f"{len(hr_images)} images into {len(train_hr)} training, {len(validation_hr)} validation and "
+                         f"{len(heldout_hr)} held-out; change them so that each part has an image.")
+
+    def pairs_of(images, **kwargs):
+        return materialize_pairs(degraded_pairs(images, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc), **kwargs)
+
     with accelerator.main_process_first():
-        train_pairs = materialize_pairs(degraded_pairs(train_hr, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
-                                        min_lr_size=min(args.patch_size))
-        heldout = materialize_pairs(degraded_pairs(heldout_hr, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
-    heldout = spread_over_degradations(heldout, args.max_eval_images)
+        train_pairs = pairs_of(train_hr, min_lr_size=min(args.patch_size))
+        validation = spread_over_degradations(pairs_of(validation_hr), args.max_eval_images)
+        heldout = spread_over_degradations(pairs_of(heldout_hr), args.max_eval_images)
 
     backbone.to(accelerator.device).eval()
+    validation_zero_shot = {task: mean_psnr(score_pairs(validation, backbone, task, accelerator)) for task in backbone.tasks}
+    best_seen = max(validation_zero_shot, key=validation_zero_shot.get)
     zero_shot = {task: mean_psnr(score_pairs(heldout, backbone, task, accelerator)) for task in backbone.tasks}
     bicubic = mean_psnr(score_pairs(heldout))
-    best_seen = max(zero_shot, key=zero_shot.get)
     setup = setup_method(args.method, backbone, args.codec, best_seen, lora_rank=args.lora_rank)
 
     def evaluate(model) -> dict[str, float]:
-        return {"psnr_y": mean_psnr(score_pairs(heldout, model, setup.task, accelerator))}
+        return {"psnr_y": mean_psnr(score_pairs(validation, model, setup.task, accelerator))}
 
     train_pairs = [replace(pair, task=setup.task) for pair in train_pairs]  # lora/full train the best seen task
     batches = PatchBatches(train_pairs, batch_size=args.batch_size, patch_sizes=args.patch_size, seed=args.seed)
     run_info = {"codec": args.codec, "levels": levels, "method": args.method, "backbone": args.backbone, "data": args.data or "scikit-image photos"}
     result, ema = train(accelerator=accelerator, model=setup.model, trainable=setup.trainable, batches=batches,
                         config=config, evaluate=evaluate, run_info=run_info)
-    after = evaluate_with_ema(setup.model, ema, evaluate)["psnr_y"]
+    written = result.best.tensors if result.best is not None else ema.shadow
+    backup = swap_in(setup.trainable, written)  # scored and saved, then the live weights go back
+    setup.model.eval()
+    after = mean_psnr(score_pairs(heldout, setup.model, setup.task, accelerator))
+    final_step = result.resumed_from + result.steps_done
+    selected = result.best.record() if result.best is not None else {"metric": "psnr_y", "step": final_step}
 
     summary = {
         **run_info,
         "steps": args.steps, "batch_size": args.batch_size, "patch_size": recorded_patch_size(args.patch_size), "seed": args.seed,
-        "train_images": len(train_hr), "heldout_images": len(heldout_hr), "train_pairs": len(train_pairs), "heldout_pairs": len(heldout),
+        "train_images": len(train_hr), "validation_images": len(validation_hr), "heldout_images": len(heldout_hr),
+        "train_pairs": len(train_pairs), "validation_pairs": len(validation), "heldout_pairs": len(heldout),
         "trainable_parameters": sum(p.numel() for p in setup.trainable.values()),
+        "selection": {"rule": args.select, **selected, "validation_zero_shot": validation_zero_shot},
         "psnr_y": {"bicubic": bicubic, "zero_shot": zero_shot, "best_seen_task": best_seen, "before": zero_shot[best_seen], "after": after},
         "wall_seconds": time.time() - started,
         "losses": result.losses, "evaluations": result.evaluations,
     }
     if accelerator.is_main_process:
         final = Path(args.output_dir) / "final"
-        backup = ema.copy_to_params()
         artifact = setup.save(final, {k: v for k, v in summary.items() if k not in ("losses", "evaluations")})
-        ema.restore(backup)
-        (Path(args.output_dir) / "summary.json").write_text(json.dumps(summary, indent=2))
+        atomic_write_text(Path(args.output_dir) / "summary.json", json.dumps(summary, indent=2))
         print(f"\n{args.method} for {args.codec} (levels {levels}) on {len(train_hr)} images, {args.steps} steps in {summary['wall_seconds']:.0f} s")
+        print(selection_line(args.select, selected["step"], final_step, best_seen))
         print(f"held-out PSNR-Y ({len(heldout)} pairs): bicubic {bicubic:.2f} dB | zero-shot best seen task '{best_seen}' "
               f"{zero_shot[best_seen]:.2f} dB | after tuning {after:.2f} dB ({after - zero_shot[best_seen]:+.2f} dB)")
         print(f"wrote {artifact} ({artifact.stat().st_size / 1024:.1f} KiB, {summary['trainable_parameters']:,} trained parameters)")
+    swap_in(setup.trainable, backup)
     end_run(accelerator)
     return 0
+
+
+def selection_line(rule: str, step: int, final_step: int, start_task: str) -> str:
+    """What the run wrote, in words: the final state, a better state of the run, or its start."""
+    if rule == "last":
+        return f"wrote the final EMA state (step {final_step}, --select last)"
+    if step == 0:
+        return (f"nothing beat the start on the validation images: zero-shot with task '{start_task}' is as good, "
+                "so this pack only repeats it and there is nothing to ship")
+    return f"wrote the best validated state: step {step} of {final_step}"
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ RECIPE_CASES = {
     "tune: no steps": ("tune_prompts", ["--codec", "avif", "--steps", "0"], "--steps: must be at least 1"),
     "tune: resume with nothing to resume": ("tune_prompts", ["--codec", "avif", "--resume", "--output-dir", "{w}/new"], "no checkpoint in"),
     "tune: unknown codec": ("tune_prompts", ["--codec", "nope", "--output-dir", "{w}/new"], "unknown codec 'nope'"),
+    "tune: an empty validation part": ("tune_prompts", ["--codec", "avif", "--validation-fraction", "0", "--output-dir", "{w}/new"],
+                                       "so that each part has an image"),
     "pretrain: bad new-task spec": ("pretrain_backbone", ["--new-task-init", "clean", "--output-dir", "{w}/new"], "TASK=FROM"),
     "pretrain: vvc with no encoder": ("pretrain_backbone", ["--preset", "ucip-tiny", "--codecs", "vvc", "--data", "{w}", "--output-dir", "{w}/new"],
                                       "VVC encoding needs"),

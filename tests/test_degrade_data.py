@@ -27,6 +27,7 @@ from ucip_adapt.data import (
     load_hr_images,
     parse_degradations,
     split_heldout,
+    split_validation,
     vvc_pairs,
 )
 from ucip_adapt.degrade import degrade, make_clean_pair, measure_compressed, mod_crop, pad_to_multiple
@@ -263,6 +264,12 @@ def test_heldout_split_is_deterministic_disjoint_and_follows_names(shared_data, 
     assert 10 <= len(heldout) <= 30
     _, heldout_of_half = split_heldout(hr.select(range(50)), 0.2)  # fewer images: membership unchanged
     assert set(heldout_of_half["name"]) == set(heldout["name"]) & set(hr["name"][:50])
+    train3, validation, heldout3 = split_validation(hr, 0.2, 0.15)
+    assert heldout3["name"] == heldout["name"]  # adding a validation part leaves the held-out part as it was
+    assert set(train3["name"]) | set(validation["name"]) == set(train["name"]) and set(train3["name"]).isdisjoint(validation["name"])
+    assert 5 <= len(validation) <= 25
+    with pytest.raises(ValueError, match="validation_fraction must be in"):
+        split_validation(hr, 0.2, 0.9)
 
 
 def test_image_folder_takes_every_image_whatever_its_name(shared_data):

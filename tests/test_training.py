@@ -27,7 +27,8 @@ TUNE = REPO / "recipes" / "tune_prompts.py"
 
 @pytest.fixture(scope="module")
 def workspace(shared_dir, tmp_path_factory) -> Path:
-    """A tiny backbone, four Kodak photos (kodim06 is held out) and a shared degradation cache."""
+    """A tiny backbone, four Kodak photos (kodim03 trains, kodim04-05 validate, kodim06 is held out)
+    and a shared degradation cache."""
     root = tmp_path_factory.mktemp("training")
     torch.manual_seed(0)
     UCIP(preset("ucip-tiny")).save_pretrained(root / "backbone")
@@ -40,7 +41,7 @@ def workspace(shared_dir, tmp_path_factory) -> Path:
 def tune_command(workspace: Path, out: str, *extra: str) -> list[str]:
     return [
         "--codec", "avif", "--levels", "24", "--data", str(workspace / "hr"), "--backbone", str(workspace / "backbone"),
-        "--heldout-fraction", "0.25", "--max-eval-images", "1", "--steps", "6", "--batch-size", "4", "--patch-size", "24",
+        "--heldout-fraction", "0.25", "--validation-fraction", "0.2", "--max-eval-images", "2", "--eval-every", "2", "--steps", "6", "--batch-size", "4", "--patch-size", "24",
         "--checkpoint-every", "2", "--cache-dir", str(workspace / "cache"), "--output-dir", str(workspace / out), *extra,
     ]
 
@@ -63,22 +64,65 @@ def uninterrupted(workspace) -> Path:
     return workspace / "prompt-run"
 
 
-def test_prompt_tuning_changes_only_the_pack(workspace, uninterrupted):
+def starting_prompts(workspace: Path, task: str) -> dict[str, torch.Tensor]:
+    """The pack tensors a run starts from: seen task ``task``'s prompts copied into the new slot."""
+    start = UCIP.from_pretrained(workspace / "backbone")
+    start.add_prompts("avif", init_from=task)
+    return start.prompt_state_dict("avif")
+
+
+def test_prompt_tuning_changes_only_the_pack(workspace):
+    result = run(tune_command(workspace, "last-state-run", "--select", "last"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = workspace / "last-state-run"
     backbone = UCIP.from_pretrained(workspace / "backbone")
     before = checksums(backbone.backbone_state_dict())
-    pack = read_pack(uninterrupted / "final" / "prompt_pack.safetensors")
+    pack = read_pack(out / "final" / "prompt_pack.safetensors")
     assert pack.metadata["codec"] == "avif" and pack.metadata["levels"] == [24] and pack.metadata["steps"] == 6
     assert pack.metadata["psnr_y"]["after"] > 0 and pack.metadata["psnr_y"]["best_seen_task"] in backbone.tasks
-    backbone.load_prompts(uninterrupted / "final")  # fingerprint of the untouched backbone matches
+    assert pack.metadata["selection"]["rule"] == "last" and pack.metadata["selection"]["step"] == 6
+    backbone.load_prompts(out / "final")  # fingerprint of the untouched backbone matches
     assert checksums(backbone.backbone_state_dict()) == before
-    start = UCIP.from_pretrained(workspace / "backbone")
-    start.add_prompts("avif", init_from=pack.metadata["psnr_y"]["best_seen_task"])
-    initial = start.prompt_state_dict("avif")
+    initial = starting_prompts(workspace, pack.metadata["psnr_y"]["best_seen_task"])
     changed = [k for k, v in pack.tensors.items() if not torch.equal(v, initial[k])]
     assert len(changed) == len(pack.tensors)  # every pack tensor trained
-    checkpoint = sorted(uninterrupted.glob("checkpoint-*"))[-1]
+    checkpoint = sorted(out.glob("checkpoint-*"))[-1]
     stored = load_file(checkpoint / "trainable.safetensors")
     assert stored and all(".prompt.packs.avif." in k for k in stored)  # no frozen tensor in checkpoints
+    assert not (checkpoint / "best.safetensors").exists()
+
+
+def test_the_written_pack_is_the_best_validated_state(workspace, uninterrupted):
+    summary = json.loads((uninterrupted / "summary.json").read_text())
+    scores = {e["step"]: e["psnr_y"] for e in summary["evaluations"]}
+    assert sorted(scores) == [0, 2, 4, 6]  # the start, then every --eval-every
+    best_step = max(scores, key=lambda step: (scores[step], -step))  # ties keep the earlier state
+    assert summary["selection"]["rule"] == "best" and summary["selection"]["step"] == best_step
+    assert summary["selection"]["score"] == scores[best_step]
+    best_seen = summary["psnr_y"]["best_seen_task"]
+    assert best_seen == max(summary["selection"]["validation_zero_shot"], key=summary["selection"]["validation_zero_shot"].get)
+    assert scores[0] == summary["selection"]["validation_zero_shot"][best_seen]  # step 0 is the start, scored the same way
+    pack = read_pack(uninterrupted / "final" / "prompt_pack.safetensors")
+    kept = load_file(sorted(uninterrupted.glob("checkpoint-*"))[-1] / "best.safetensors")
+    kept = {key.replace(".prompt.packs.avif.", ".prompt.packs."): tensor for key, tensor in kept.items()}
+    assert kept.keys() == pack.tensors.keys()
+    for key, tensor in pack.tensors.items():
+        assert torch.equal(tensor, kept[key])
+
+
+def test_a_run_that_only_loses_writes_its_start_and_says_so(workspace):
+    result = run(tune_command(workspace, "diverging-run", "--lr", "300"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "nothing beat the start" in result.stdout and "nothing to ship" in result.stdout
+    summary = json.loads((workspace / "diverging-run" / "summary.json").read_text())
+    assert summary["selection"]["step"] == 0
+    assert summary["psnr_y"]["after"] == summary["psnr_y"]["before"]  # the held-out score of the start itself
+    pack = read_pack(workspace / "diverging-run" / "final" / "prompt_pack.safetensors")
+    initial = starting_prompts(workspace, summary["psnr_y"]["best_seen_task"])
+    for key, tensor in pack.tensors.items():
+        assert torch.equal(tensor, initial[key])
+    card = (workspace / "diverging-run" / "final" / "README.md").read_text()
+    assert "no trained state beat it" in card
 
 
 def test_kill_9_then_resume_reaches_the_same_pack(workspace, uninterrupted):
@@ -159,7 +203,7 @@ def test_a_bare_accelerate_launch_trains_on_every_core_of_a_cpu(tmp_path):
 
 @pytest.mark.parametrize("method", ["lora", "full"])
 def test_comparison_methods_write_loadable_outputs(workspace, method):
-    result = run(tune_command(workspace, f"{method}-run", "--method", method, "--steps", "2"))
+    result = run(tune_command(workspace, f"{method}-run", "--method", method, "--steps", "2", "--select", "last"))
     assert result.returncode == 0, result.stderr[-3000:]
     final = workspace / f"{method}-run" / "final"
     backbone = UCIP.from_pretrained(workspace / "backbone")

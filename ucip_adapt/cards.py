@@ -131,6 +131,17 @@ def _evaluation_table(metadata: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _selection_words(selection: Mapping[str, Any], start_task: str) -> str:
+    """Which training state the pack holds, as the tuning run chose it."""
+    if selection.get("rule") == "last":
+        return f"the final EMA state (step {selection.get('step')})"
+    if selection.get("step") == 0:
+        return (f"its starting point, task `{start_task}`'s prompts: no trained state beat it on the validation photos, "
+                "so zero-shot with that task is as good")
+    return (f"the run's best state on the validation photos, step {selection.get('step')} "
+            f"(validation PSNR-Y {selection.get('score', float('nan')):.3f} dB)")
+
+
 def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: str | None, *, several: bool) -> list[str]:
     codec = _codec(metadata)
     base = hub_model_id(metadata.get("base_model"))
@@ -144,6 +155,8 @@ def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: s
     if metadata.get("steps") is not None:
         lines.append(f"- Tuned: {metadata['steps']} steps, batch {metadata.get('batch_size', '?')}, "
                      f"LR patch {patch_label(metadata['patch_size']) if 'patch_size' in metadata else '?'}, {_count(metadata.get('train_pairs'))} training pairs")
+    if isinstance(selection := metadata.get("selection"), Mapping):
+        lines.append(f"- Written: {_selection_words(selection, _psnr(metadata).get('best_seen_task', '?'))}")
     psnr = _psnr(metadata)
     if psnr.get("after") is not None:
         lines += ["", f"Held-out PSNR-Y ({metadata.get('heldout_pairs', '?')} pairs, {metadata.get('data', 'tuning data')}):", "",

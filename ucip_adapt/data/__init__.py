@@ -31,6 +31,7 @@ _SUBMODULE_OF = {
     "load_hr_images": "sources",
     "is_heldout": "split",
     "split_heldout": "split",
+    "split_validation": "split",
     "build_training_set": "training",
     "degraded_pairs": "training",
     "vvc_pairs": "training",

@@ -44,9 +44,10 @@ def recorded_patch_size(sizes: Sequence[int]) -> int | list[int]:
     return sizes[0] if len(sizes) == 1 else list(sizes)
 
 
-def loop_config(args: argparse.Namespace) -> LoopConfig:
+def loop_config(args: argparse.Namespace, *, select: str = "last") -> LoopConfig:
     """The loop's configuration from the shared flags, checked before any data is read (see
-    :func:`~ucip_adapt.training.checkpoint.check_output_dir`)."""
+    :func:`~ucip_adapt.training.checkpoint.check_output_dir`); ``select`` is the recipe's rule
+    for the state it writes (see ``selection.py``)."""
     if args.time_budget_minutes and args.resume:
         raise ValueError("--time-budget-minutes fixes the step count of a new run; resume with --steps set to the steps it chose "
                          "(in the run's log and summary.json) instead.")
@@ -60,4 +61,5 @@ def loop_config(args: argparse.Namespace) -> LoopConfig:
         ema_decay=args.ema_decay,
         resume=args.resume,
         time_budget_seconds=60 * args.time_budget_minutes,
+        select=select,
     )

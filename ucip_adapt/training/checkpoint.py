@@ -1,7 +1,7 @@
 """Resumable training checkpoints holding only what training changes.
 
 A checkpoint folder ``checkpoint-<step>/`` holds the trainable tensors and their EMA
-(safetensors), the optimizer state (``torch.save``, read back with ``weights_only=True``), torch's RNG
+(safetensors, with the best validated state where the run selects one), the optimizer state (``torch.save``, read back with ``weights_only=True``), torch's RNG
 state and ``state.json`` (step, run arguments). A prompt run's checkpoint therefore holds its pack
 tensors, never the frozen backbone. Folders are written under a temporary name and renamed, so an
 interrupted save never leaves a checkpoint that looks complete.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ class TrainingState:
     ema: dict[str, Tensor]
     optimizer: dict[str, Any]
     extra: dict[str, Any]
+    best: dict[str, Tensor] = field(default_factory=dict)
+    """The best validated weights so far, when the run selects its best state (else empty)."""
 
 
 def save_checkpoint(output_dir: str | Path, state: TrainingState, keep: int = 2) -> Path:
@@ -43,6 +45,8 @@ def save_checkpoint(output_dir: str | Path, state: TrainingState, keep: int = 2)
     save_file({k: v.detach().cpu().contiguous() for k, v in state.ema.items()}, str(tmp / "ema.safetensors"))
     torch.save(state.optimizer, tmp / "optimizer.pt")
     save_file({"torch": torch.get_rng_state()}, str(tmp / "rng.safetensors"))
+    if state.best:
+        save_file({k: v.detach().cpu().contiguous() for k, v in state.best.items()}, str(tmp / "best.safetensors"))
     meta = {"step": state.step, **state.extra}
     (tmp / "state.json").write_text(json.dumps(meta, indent=2, default=str))
     for file in tmp.iterdir():
@@ -74,6 +78,7 @@ def load_checkpoint(path: str | Path) -> TrainingState:
         ema=load_file(str(path / "ema.safetensors")),
         optimizer=torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True),
         extra=meta,
+        best=load_file(str(path / "best.safetensors")) if (path / "best.safetensors").is_file() else {},
     )
 
 

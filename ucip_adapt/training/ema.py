@@ -28,15 +28,18 @@ class EMA:
         for name, p in self.params.items():
             self.shadow[name].lerp_(p.detach().float(), 1.0 - decay)
 
-    @torch.no_grad()
     def copy_to_params(self) -> dict[str, Tensor]:
         """Put the EMA weights into the live parameters; return the replaced values (to restore)."""
-        backup = {name: p.detach().clone() for name, p in self.params.items()}
-        for name, p in self.params.items():
-            p.copy_(self.shadow[name].to(p.dtype))
-        return backup
+        return swap_in(self.params, self.shadow)
 
-    @torch.no_grad()
     def restore(self, backup: dict[str, Tensor]) -> None:
-        for name, p in self.params.items():
-            p.copy_(backup[name])
+        swap_in(self.params, backup)
+
+
+@torch.no_grad()
+def swap_in(params: dict[str, nn.Parameter], weights: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Copy ``weights`` into the parameters of the same names; return the values they replaced."""
+    backup = {name: p.detach().clone() for name, p in params.items()}
+    for name, p in params.items():
+        p.copy_(weights[name].to(p.dtype))
+    return backup

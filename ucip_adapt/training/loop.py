@@ -2,7 +2,8 @@
 
 L1 loss, Adam with the release's betas, a step-wise lr schedule that is a pure function of the
 step, gradient accumulation and mixed precision through Accelerate, EMA of the trainable weights,
-periodic validation with the EMA weights, and atomic checkpoints that ``--resume`` continues
+periodic validation with the EMA weights (optionally keeping the best state, see
+``selection.py``), and atomic checkpoints that ``--resume`` continues
 exactly (data are a pure function of the step, see ``batches.py``). With a time budget the loop
 times its first steps and then fixes the number of steps that fit (for a lent GPU's minutes).
 """
@@ -24,6 +25,7 @@ from tqdm.auto import tqdm
 from .batches import PatchBatches
 from .checkpoint import TrainingState, check_output_dir, load_checkpoint, save_checkpoint
 from .ema import EMA
+from .selection import SELECTION_RULES, BestState
 
 ADAM_BETAS = (0.9, 0.99)
 
@@ -44,6 +46,11 @@ class LoopConfig:
     max_grad_norm: float = 0.0
     time_budget_seconds: float = 0.0
     """When set, ``steps`` becomes the cap, and the run is as many steps as fit in this wall time."""
+    select: str = "last"
+    """``last``: the recipe writes the final EMA weights; ``best``: the best validated state,
+    the starting weights (step 0) included."""
+    select_metric: str = "psnr_y"
+    """The validation score (higher is better) that ``select="best"`` ranks states by."""
 
 
 BUDGET_WARMUP_STEPS = 5
@@ -71,6 +78,8 @@ class LoopResult:
     the cores with other jobs does not inflate."""
     losses: list[tuple[int, float]]
     evaluations: list[dict[str, Any]]
+    best: BestState | None = None
+    """The best validated state, with ``select="best"``."""
 
 
 def train(
@@ -85,18 +94,37 @@ def train(
 ) -> tuple[LoopResult, EMA]:
     """Train ``trainable`` (named parameters of ``model``; everything else must be frozen).
 
-    Returns the loop's record and the EMA, whose weights the recipe saves. ``evaluate`` is called
-    with the EMA weights swapped in, on every process (it should use ``gather_for_metrics``).
+    Returns the loop's record and the EMA; the recipe saves the EMA weights, or ``result.best``'s
+    with ``select="best"``. ``evaluate`` is called with the EMA weights swapped in, on every process
+    (it should use ``gather_for_metrics``).
     """
+    if config.select not in SELECTION_RULES:
+        raise ValueError(f"--select must be one of {', '.join(SELECTION_RULES)}, got {config.select!r}")
+    if config.select == "best" and evaluate is None:
+        raise ValueError("select='best' needs a validation function to rank the states by")
     optimizer = torch.optim.Adam(list(trainable.values()), lr=config.learning_rate, betas=ADAM_BETAS)
     ema = EMA(trainable.items(), config.ema_decay)
-    start_step, losses, evaluations, earlier_seconds, earlier_cpu = _resume(config, trainable, ema, optimizer)
+    best = BestState(config.select_metric) if config.select == "best" else None
+    start_step, losses, evaluations, earlier_seconds, earlier_cpu = _resume(config, trainable, ema, optimizer, best)
     ddp_model, optimizer = accelerator.prepare(model, optimizer)
     ddp_model.train()
     num_micro = accelerator.gradient_accumulation_steps
     progress = tqdm(total=config.steps, initial=start_step, disable=not accelerator.is_main_process, desc="training", dynamic_ncols=True)
     started, cpu_started = time.time(), time.process_time()
     timer_start = started
+
+    def validate(done: int) -> None:
+        seconds, cpu_seconds = earlier_seconds + time.time() - started, earlier_cpu + time.process_time() - cpu_started
+        scores = evaluate_with_ema(model, ema, evaluate)
+        evaluations.append({"step": done, "seconds": seconds, "cpu_seconds": cpu_seconds, **scores})
+        accelerator.log({f"val/{k}": v for k, v in scores.items()}, step=done)
+        improved = best is not None and best.offer(done, scores, ema.shadow)
+        if accelerator.is_main_process:
+            progress.write(f"step {done} ({seconds:.0f} s): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+                           + (" (best so far)" if improved else ""))
+
+    if best is not None and start_step == 0:
+        validate(0)  # the starting weights are a candidate: a run that only gets worse writes them back
     for step in range(start_step, config.steps):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, config)
@@ -129,13 +157,9 @@ def train(
             progress.total = config.steps
             if accelerator.is_main_process:
                 progress.write(f"time budget: {seconds_per_step:.3f} s per step, training {config.steps} steps")
-        if evaluate is not None and config.eval_every and (done % config.eval_every == 0 or done == config.steps):
-            seconds, cpu_seconds = earlier_seconds + time.time() - started, earlier_cpu + time.process_time() - cpu_started
-            scores = evaluate_with_ema(model, ema, evaluate)
-            evaluations.append({"step": done, "seconds": seconds, "cpu_seconds": cpu_seconds, **scores})
-            accelerator.log({f"val/{k}": v for k, v in scores.items()}, step=done)
-            if accelerator.is_main_process:
-                progress.write(f"step {done} ({seconds:.0f} s): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        periodic = bool(config.eval_every) and done % config.eval_every == 0
+        if evaluate is not None and (config.eval_every or best is not None) and (periodic or done == config.steps):
+            validate(done)
         if done % config.checkpoint_every == 0 or done == config.steps:
             if accelerator.is_main_process:
                 save_checkpoint(
@@ -148,7 +172,9 @@ def train(
                         extra={"ema_updates": ema.updates, "losses": losses, "evaluations": evaluations,
                                "seconds": earlier_seconds + time.time() - started,
                                "cpu_seconds": earlier_cpu + time.process_time() - cpu_started,
-                               "loop": asdict(config), "run": run_info or {}},
+                               "loop": asdict(config), "run": run_info or {},
+                               **({"best": best.record()} if best is not None else {})},
+                        best=best.tensors if best is not None else {},
                     ),
                 )
             accelerator.wait_for_everyone()
@@ -156,7 +182,7 @@ def train(
             break
     progress.close()
     wall, cpu = earlier_seconds + time.time() - started, earlier_cpu + time.process_time() - cpu_started
-    return LoopResult(config.steps - start_step, start_step, wall, cpu, losses, evaluations), ema
+    return LoopResult(config.steps - start_step, start_step, wall, cpu, losses, evaluations, best), ema
 
 
 def _steps_within_budget(accelerator: Accelerator, config: LoopConfig, done: int, elapsed: float, seconds_per_step: float) -> int:
@@ -179,7 +205,8 @@ def evaluate_with_ema(model: nn.Module, ema: EMA, evaluate: Callable[[nn.Module]
         model.train(was_training)
 
 
-def _resume(config: LoopConfig, trainable: dict[str, nn.Parameter], ema: EMA, optimizer: torch.optim.Optimizer):
+def _resume(config: LoopConfig, trainable: dict[str, nn.Parameter], ema: EMA, optimizer: torch.optim.Optimizer,
+            best: BestState | None):
     """Load the newest checkpoint of ``output_dir`` when resuming; refuse to overwrite a run silently."""
     found = check_output_dir(config.output_dir, config.resume)
     if not config.resume:
@@ -195,6 +222,10 @@ def _resume(config: LoopConfig, trainable: dict[str, nn.Parameter], ema: EMA, op
     optimizer.load_state_dict(state.optimizer)
     if state.step > config.steps:
         raise ValueError(f"{found[-1]} is at step {state.step}, past --steps {config.steps}")
+    if best is not None:
+        if "best" not in state.extra:
+            raise ValueError(f"{found[-1]} comes from a run that kept its last state; resume it with --select last")
+        best.step, best.score, best.tensors = int(state.extra["best"]["step"]), float(state.extra["best"]["score"]), state.best
     losses = [tuple(x) for x in state.extra["losses"]]
     return (state.step, losses, list(state.extra["evaluations"]), float(state.extra["seconds"]),
             float(state.extra.get("cpu_seconds", 0.0)))
