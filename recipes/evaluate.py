@@ -63,6 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(packs given as local folders or files; a bundled pack is ucip_adapt/bundled/<repo name>)")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--num-proc", type=positive_int, default=None)
+    parser.add_argument("--threads", type=positive_int, default=None, help="PyTorch threads (default: every core), e.g. 1 beside a training run")
     return parser.parse_args(argv)
 
 
@@ -255,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.record_in_packs and (not_local := [source for source in args.packs if not Path(source).exists()]):
         raise ValueError(f"--record-in-packs writes into each pack's file, but {', '.join(not_local)} is not a local path: "
                          "pass the pack's folder or file (a bundled pack is ucip_adapt/bundled/<repo name>).")
-    accelerator = make_accelerator(mixed_precision="no", gradient_accumulation_steps=1, project_dir=str(args.out.parent))
+    accelerator = make_accelerator(mixed_precision="no", gradient_accumulation_steps=1, project_dir=str(args.out.parent),
+                                   threads=args.threads)
     model = UCIP.from_pretrained(args.backbone).to(accelerator.device).eval()
     packs = [model.load_prompts(source) for source in args.packs]
     pack_codecs = {name: model.list_prompts()[name].get("codec", name) for name in packs}
@@ -278,25 +280,25 @@ def main(argv: list[str] | None = None) -> int:
                      "fingerprints": columns, "rows": {}}  # rows in the order reached: every write holds whole rows only
     for folder, vvc in zip(args.data, bitstreams):
         hr = load_hr_images(folder, cache_dir=args.cache_dir)
-        for codec in codecs:
+        for spec in parse_degradations([f"{c}:{args.levels}" if args.levels else c for c in codecs]):  # "jpeg" or "jpeg:40,30"
+            codec = spec.codec
             template = str(Path(vvc)) + "/{folder}/qp{level}/{stem}.266" if codec == "vvc" and vvc else None
-            for spec in parse_degradations([f"{codec}:{args.levels}" if args.levels else codec]):
-                key = f"{Path(folder).name}|{codec}|{spec.level}"
+            key = f"{Path(folder).name}|{codec}|{spec.level}"
 
-                @functools.cache
-                def load_pairs(hr=hr, spec=spec, template=template) -> list[TrainingPair]:
-                    with accelerator.main_process_first():
-                        return materialize_pairs(degraded_pairs(hr, [replace(spec, pre_encoded=template)],
-                                                                cache_dir=args.cache_dir, num_proc=args.num_proc))
+            @functools.cache
+            def load_pairs(hr=hr, spec=spec, template=template) -> list[TrainingPair]:
+                with accelerator.main_process_first():
+                    return materialize_pairs(degraded_pairs(hr, [replace(spec, pre_encoded=template)],
+                                                            cache_dir=args.cache_dir, num_proc=args.num_proc))
 
-                own_packs = [name for name, pack_codec in pack_codecs.items() if pack_codec == codec]
-                own_comparisons = [c for c in comparisons if c[1]["codec"] == codec]
-                row, scored = score_row(earlier.get(key, {}), load_pairs, codec, model, own_packs, accelerator,
-                                        own_comparisons, zero_shot_tasks)
-                results["rows"][key] = row
-                if scored and accelerator.is_main_process:
-                    write_results(args.out, results)
-                    print(f"{key}: scored {', '.join(scored)}; " + ", ".join(f"{k} {v['psnr_y']:.2f}" for k, v in row.items() if isinstance(v, dict)), flush=True)
+            own_packs = [name for name, pack_codec in pack_codecs.items() if pack_codec == codec]
+            own_comparisons = [c for c in comparisons if c[1]["codec"] == codec]
+            row, scored = score_row(earlier.get(key, {}), load_pairs, codec, model, own_packs, accelerator,
+                                    own_comparisons, zero_shot_tasks)
+            results["rows"][key] = row
+            if scored and accelerator.is_main_process:
+                write_results(args.out, results)
+                print(f"{key}: scored {', '.join(scored)}; " + ", ".join(f"{k} {v['psnr_y']:.2f}" for k, v in row.items() if isinstance(v, dict)), flush=True)
     if accelerator.is_main_process:
         write_results(args.out, results)
         print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
