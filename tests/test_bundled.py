@@ -30,8 +30,8 @@ def test_backbone_and_packs_load_offline_with_an_empty_cache(tmp_path):
                             capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.splitlines()[-1])
-    assert loaded["name_or_path"] == DEFAULT_BACKBONE_ID and loaded["tasks"] == ["jpeg", "hevc", "vvc", "webp"]
-    assert loaded["parameters"] == 1_040_643  # ucip-small with its four seen tasks; packs are not backbone tensors
+    assert loaded["name_or_path"] == DEFAULT_BACKBONE_ID and loaded["tasks"] == ["jpeg", "hevc", "vvc", "webp", "clean"]
+    assert loaded["parameters"] == 1_042_179  # ucip-small with its five seen tasks; packs are not backbone tensors
     assert sorted(loaded["packs"]) == ["avif", "jpeg2000", "jxl"]
     for name, metadata in loaded["packs"].items():
         assert metadata["codec"] == name and metadata["levels"] == list(get_codec(name).levels)
