@@ -77,6 +77,8 @@ CLI_CASES = {
     "unwritable format": (["upscale", "{w}/a.jpg", "-o", "{w}/out.xyz"], "not an image format Pillow writes"),
     "pull of a malformed repo id": (["pull", "not a repo id"], "not a repo id"),
     "push with no network": (["push", "{w}/pack", "me/pack"], "cannot reach http://127.0.0.1:9"),
+    "demo on a port out of range": (["demo", "--port", "0"], "--port: must be at least 1"),
+    "demo with a missing backbone": (["demo", "--port", "65001", "--backbone", "{w}/nope"], "Cannot load the backbone"),
 }
 
 

@@ -13,7 +13,7 @@ from importlib import import_module
 
 from .errors import run_reporting_errors
 
-COMMANDS = ["convert_official", "push", "pull", "upscale"]
+COMMANDS = ["convert_official", "demo", "push", "pull", "upscale"]
 """Modules under ``ucip_adapt.commands``, one per subcommand."""
 
 
