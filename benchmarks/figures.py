@@ -1,0 +1,159 @@
+"""The figures of the README and the model cards, from the committed result JSONs and real photos.
+
+    pip install -e ".[docs]"
+    python benchmarks/figures.py --data ../shared/data/eval/kodak24 --out docs/images
+
+``gain-per-level.png``: PSNR-Y gain over bicubic of each task at each level of its codec, one bar per
+evaluation set, from ``recipes/evaluate.py``'s JSONs (``--results``; the rows the backbone scored,
+and ``pack:<codec>`` rows beside ``zero_shot`` when a JSON holds packs). ``crop-grid.png``: for each
+loaded prompt pack, one photo of ``--data`` degraded at its codec's second-heaviest standard level; columns:
+the LR as received (pixels enlarged), bicubic, the backbone with the pack's starting task, the pack,
+and the original; titles give the whole photo's PSNR-Y. The photo and crop are picked by rule
+(the n-th photo for the n-th pack, the crop with the most detail), not by result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ucip_adapt.atomic import atomic_path
+from ucip_adapt.data import degraded_pairs, load_hr_images
+from ucip_adapt.flags import positive_int
+from ucip_adapt.metrics import psnr_y
+from ucip_adapt.training.evaluation import bicubic_upscale, model_upscale
+from ucip_adapt.training.pairs import materialize_pairs
+from ucip_adapt.upscale import load_model
+
+DEFAULT_RESULTS = ("docs/results/quality-seen.json", "docs/results/quality-clean.json")
+CROP = 160
+"""HR side of a crop in the grid (40 LR pixels)."""
+
+
+def gains_by_task(results: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
+    """task -> level -> set -> PSNR-Y gain over bicubic, from evaluate.py's rows.
+
+    A backbone row counts under its codec's name (``clean`` for uncompressed input); a pack row
+    ``pack:<codec>`` under ``<codec> pack`` and its zero-shot row under ``<codec> zero-shot``."""
+    gains: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for result in results:
+        for key, row in result["rows"].items():
+            data_set, codec, level = key.split("|")
+            bicubic = row["bicubic"]["psnr_y"]
+            for model, scores in row.items():
+                if not isinstance(scores, dict) or "psnr_y" not in scores or model == "bicubic":
+                    continue
+                name = {"backbone": codec, "zero_shot": f"{codec} zero-shot", f"pack:{codec}": f"{codec} pack"}.get(model)
+                if name is not None:
+                    gains[name][level][data_set] = scores["psnr_y"] - bicubic
+    return gains
+
+
+def plot_gains(gains: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    tasks = list(gains)
+    sets = sorted({data_set for levels in gains.values() for row in levels.values() for data_set in row})
+    figure, axes = plt.subplots(1, len(tasks), figsize=(2.6 * len(tasks), 3.2), sharey=True, squeeze=False)
+    width = 0.8 / len(sets)
+    for axis, task in zip(axes[0], tasks):
+        levels = list(gains[task])
+        for index, data_set in enumerate(sets):
+            values = [gains[task][level].get(data_set, np.nan) for level in levels]
+            axis.bar(np.arange(len(levels)) + (index - (len(sets) - 1) / 2) * width, values, width, label=data_set)
+        axis.axhline(0, color="black", linewidth=0.8)
+        axis.set_xticks(range(len(levels)), levels)
+        axis.set_title(task)
+        axis.set_xlabel("level (heavy -> light)" if task != "clean" else "")
+    axes[0][0].set_ylabel("PSNR-Y gain over bicubic (dB)")
+    axes[0][-1].legend(fontsize=8)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def crop_grid(data: str, path: Path, cache_dir: str | None) -> None:
+    """The crop grid of every bundled pack (see the module docstring)."""
+    import matplotlib.pyplot as plt
+
+    model = load_model()
+    device = torch.device("cpu")
+    hr_images = load_hr_images(data, cache_dir=cache_dir)
+    rows = []
+    for index, (name, metadata) in enumerate(model.list_prompts().items()):
+        codec = str(metadata["codec"])
+        level = json.loads(str(metadata["levels"]))[1]
+        pair = materialize_pairs(degraded_pairs(hr_images.select([index]), [f"{codec}:{level}"], cache_dir=cache_dir))[0]
+        start = start_task(metadata)
+        outputs = {
+            "LR as received": np.kron(pair.lr, np.ones((4, 4, 1), dtype=np.uint8)),
+            "bicubic": bicubic_upscale(pair.lr),
+            f"backbone, task {start}": model_upscale(model, pair.lr, start, device),
+            f"{name} pack": model_upscale(model, pair.lr, name, device),
+            "original": pair.hr,
+        }
+        top, left = most_detailed_crop(pair.hr, CROP)
+        rows.append((f"{pair.name}, {codec} {level}", outputs, pair.hr, (top, left)))
+    figure, axes = plt.subplots(len(rows), 5, figsize=(12, 2.6 * len(rows)), squeeze=False)
+    for axis_row, (label, outputs, hr, (top, left)) in zip(axes, rows):
+        for axis, (title, image) in zip(axis_row, outputs.items()):
+            axis.imshow(image[top : top + CROP, left : left + CROP])
+            score = "" if title in ("LR as received", "original") else f"\n{psnr_y(image, hr):.2f} dB"
+            axis.set_title(title + score, fontsize=9)
+            axis.set_xticks([])
+            axis.set_yticks([])
+        axis_row[0].set_ylabel(label, fontsize=9)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def start_task(metadata: dict) -> str:
+    """The backbone task a pack started from: the best seen task on its validation photos."""
+    zero_shot = metadata["selection"]["validation_zero_shot"]
+    return max(zero_shot, key=zero_shot.get)
+
+
+def most_detailed_crop(hr: np.ndarray, size: int) -> tuple[int, int]:
+    """Top-left of the ``size`` crop (on a grid of ``size // 2``) with the largest mean gradient."""
+    grey = hr.astype(np.float32).mean(axis=2)
+    detail = np.abs(np.diff(grey, axis=0))[:, :-1] + np.abs(np.diff(grey, axis=1))[:-1]
+    step = size // 2
+    corners = [(top, left) for top in range(0, hr.shape[0] - size + 1, step) for left in range(0, hr.shape[1] - size + 1, step)]
+    return max(corners, key=lambda corner: detail[corner[0] : corner[0] + size, corner[1] : corner[1] + size].mean())
+
+
+def _save(figure, path: Path) -> None:  # type: ignore[no-untyped-def]
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", nargs="+", default=list(DEFAULT_RESULTS), help="JSONs written by recipes/evaluate.py")
+    parser.add_argument("--data", help="folder of HR photos for the crop grid (none: no grid)")
+    parser.add_argument("--out", type=Path, default=Path("docs/images"))
+    parser.add_argument("--threads", type=positive_int, default=2)
+    parser.add_argument("--cache-dir", default=None)
+    args = parser.parse_args()
+    missing = [path for path in args.results if not Path(path).is_file()]
+    if missing:
+        parser.error(f"no result JSON at {', '.join(missing)}; write them with recipes/evaluate.py")
+    torch.set_num_threads(args.threads)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    plot_gains(gains_by_task([json.loads(Path(path).read_text()) for path in args.results]), args.out / "gain-per-level.png")
+    if args.data:
+        crop_grid(args.data, args.out / "crop-grid.png", args.cache_dir)
+
+
+if __name__ == "__main__":
+    main()
