@@ -26,6 +26,7 @@ from ucip_adapt.atomic import atomic_path
 from ucip_adapt.data import degraded_pairs, load_hr_images
 from ucip_adapt.flags import positive_int
 from ucip_adapt.metrics import psnr_y
+from ucip_adapt.results import Gain, read_gains
 from ucip_adapt.training.evaluation import bicubic_upscale, model_upscale
 from ucip_adapt.training.pairs import materialize_pairs
 from ucip_adapt.upscale import load_model
@@ -35,23 +36,16 @@ CROP = 160
 """HR side of a crop in the grid (40 LR pixels)."""
 
 
-def gains_by_task(results: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
-    """task -> level -> set -> PSNR-Y gain over bicubic, from evaluate.py's rows.
-
-    A backbone row counts under its codec's name (``clean`` for uncompressed input); a pack row
-    ``pack:<codec>`` under ``<codec> pack`` and its zero-shot row under ``<codec> zero-shot``."""
-    gains: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for result in results:
-        for key, row in result["rows"].items():
-            data_set, codec, level = key.split("|")
-            bicubic = row["bicubic"]["psnr_y"]
-            for model, scores in row.items():
-                if not isinstance(scores, dict) or "psnr_y" not in scores or model == "bicubic":
-                    continue
-                name = {"backbone": codec, "zero_shot": f"{codec} zero-shot", f"pack:{codec}": f"{codec} pack"}.get(model)
-                if name is not None:
-                    gains[name][level][data_set] = scores["psnr_y"] - bicubic
-    return gains
+def gains_by_task(gains: list[Gain]) -> dict[str, dict[str, dict[str, float]]]:
+    """task -> level -> set -> PSNR-Y gain over bicubic: a backbone row under its codec's name
+    (``clean`` for uncompressed input), a pack row under ``<codec> pack`` and its zero-shot row
+    under ``<codec> zero-shot``."""
+    by_task: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for gain in gains:
+        names = {"backbone": gain.codec, "zero_shot": f"{gain.codec} zero-shot", f"pack:{gain.codec}": f"{gain.codec} pack"}
+        if gain.model in names:
+            by_task[names[gain.model]][gain.level][gain.data_set] = gain.psnr_y
+    return by_task
 
 
 def plot_gains(gains: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
@@ -143,14 +137,15 @@ def main() -> None:
     parser.add_argument("--threads", type=positive_int, default=2)
     parser.add_argument("--cache-dir", default=None)
     args = parser.parse_args()
-    missing = [path for path in args.results if not Path(path).is_file()]
-    if missing:
-        parser.error(f"no result JSON at {', '.join(missing)}; write them with recipes/evaluate.py")
+    try:
+        gains = read_gains(args.results)
+    except FileNotFoundError as error:
+        parser.error(str(error))
     torch.set_num_threads(args.threads)
     import matplotlib
 
     matplotlib.use("Agg")
-    plot_gains(gains_by_task([json.loads(Path(path).read_text()) for path in args.results]), args.out / "gain-per-level.png")
+    plot_gains(gains_by_task(gains), args.out / "gain-per-level.png")
     if args.data:
         crop_grid(args.data, args.out / "crop-grid.png", args.cache_dir)
 
