@@ -1,7 +1,7 @@
 """The figures of the README and the model cards, from the committed result JSONs and real photos.
 
     pip install -e ".[docs]"
-    python benchmarks/figures.py --data ../shared/data/eval/kodak24 --out docs/images
+    python benchmarks/figures.py --data ../shared/data/eval/kodak24 --out docs/images --cards
 
 ``gain-per-level.png``: PSNR-Y gain over bicubic of each task at each level of its codec, one bar per
 evaluation set, from ``recipes/evaluate.py``'s JSONs (``--results``; the rows the backbone scored,
@@ -9,7 +9,9 @@ and ``pack:<codec>`` rows beside ``zero_shot`` when a JSON holds packs). ``crop-
 loaded prompt pack, one photo of ``--data`` degraded at its codec's second-heaviest standard level; columns:
 the LR as received (pixels enlarged), bicubic, the backbone with the pack's starting task, the pack,
 and the original; titles give the whole photo's PSNR-Y. The photo and crop are picked by rule
-(the n-th photo for the n-th pack, the crop with the most detail), not by result.
+(the n-th photo for the n-th pack, the crop with the most detail), not by result. ``--cards`` also
+writes the gain figure into the bundled backbone's folder and each pack's row into its pack's
+folder, and rewrites the pack cards to show it (the backbone's card links its figure by hand).
 """
 
 from __future__ import annotations
@@ -17,21 +19,38 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ucip_adapt.atomic import atomic_path
+from ucip_adapt.bundled import DEFAULT_BACKBONE_ID, bundled_folder
+from ucip_adapt.cards import PACK_FIGURE, write_pack_card
 from ucip_adapt.data import degraded_pairs, load_hr_images
 from ucip_adapt.flags import positive_int
 from ucip_adapt.metrics import psnr_y
 from ucip_adapt.results import Gain, read_gains
 from ucip_adapt.training.evaluation import bicubic_upscale, model_upscale
 from ucip_adapt.training.pairs import materialize_pairs
-from ucip_adapt.upscale import load_model
+from ucip_adapt.upscale import DEFAULT_PROMPT_PACKS, load_model
+
+@dataclass
+class CropRow:
+    """One pack's row of the crop grid: its repo id and metadata, a label, the five images, the crop corner."""
+
+    pack_id: str
+    metadata: dict
+    label: str
+    outputs: dict[str, np.ndarray]
+    hr: np.ndarray
+    corner: tuple[int, int]
+
 
 DEFAULT_RESULTS = ("docs/results/quality-seen.json", "docs/results/quality-clean.json")
+BACKBONE_FIGURE = "images/gain-per-level.png"
+"""Where the bundled backbone's repository keeps the gain figure its card shows."""
 CROP = 160
 """HR side of a crop in the grid (40 LR pixels)."""
 
@@ -70,15 +89,13 @@ def plot_gains(gains: dict[str, dict[str, dict[str, float]]], path: Path) -> Non
     _save(figure, path)
 
 
-def crop_grid(data: str, path: Path, cache_dir: str | None) -> None:
-    """The crop grid of every bundled pack (see the module docstring)."""
-    import matplotlib.pyplot as plt
-
+def crop_rows(data: str, cache_dir: str | None) -> list[CropRow]:
+    """One row per bundled pack (see the module docstring)."""
     model = load_model()
     device = torch.device("cpu")
     hr_images = load_hr_images(data, cache_dir=cache_dir)
     rows = []
-    for index, (name, metadata) in enumerate(model.list_prompts().items()):
+    for index, (pack_id, (name, metadata)) in enumerate(zip(DEFAULT_PROMPT_PACKS, model.list_prompts().items())):
         codec = str(metadata["codec"])
         level = json.loads(str(metadata["levels"]))[1]
         pair = materialize_pairs(degraded_pairs(hr_images.select([index]), [f"{codec}:{level}"], cache_dir=cache_dir))[0]
@@ -90,17 +107,23 @@ def crop_grid(data: str, path: Path, cache_dir: str | None) -> None:
             f"{name} pack": model_upscale(model, pair.lr, name, device),
             "original": pair.hr,
         }
-        top, left = most_detailed_crop(pair.hr, CROP)
-        rows.append((f"{pair.name}, {codec} {level}", outputs, pair.hr, (top, left)))
+        rows.append(CropRow(pack_id, metadata, f"{pair.name}, {codec} {level}", outputs, pair.hr, most_detailed_crop(pair.hr, CROP)))
+    return rows
+
+
+def plot_crops(rows: list[CropRow], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(len(rows), 5, figsize=(12, 2.6 * len(rows)), squeeze=False)
-    for axis_row, (label, outputs, hr, (top, left)) in zip(axes, rows):
-        for axis, (title, image) in zip(axis_row, outputs.items()):
+    for axis_row, row in zip(axes, rows):
+        top, left = row.corner
+        for axis, (title, image) in zip(axis_row, row.outputs.items()):
             axis.imshow(image[top : top + CROP, left : left + CROP])
-            score = "" if title in ("LR as received", "original") else f"\n{psnr_y(image, hr):.2f} dB"
+            score = "" if title in ("LR as received", "original") else f"\n{psnr_y(image, row.hr):.2f} dB"
             axis.set_title(title + score, fontsize=9)
             axis.set_xticks([])
             axis.set_yticks([])
-        axis_row[0].set_ylabel(label, fontsize=9)
+        axis_row[0].set_ylabel(row.label, fontsize=9)
     figure.tight_layout()
     _save(figure, path)
 
@@ -134,6 +157,8 @@ def main() -> None:
     parser.add_argument("--results", nargs="+", default=list(DEFAULT_RESULTS), help="JSONs written by recipes/evaluate.py")
     parser.add_argument("--data", help="folder of HR photos for the crop grid (none: no grid)")
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
+    parser.add_argument("--cards", action="store_true",
+                        help="also put the figures in the bundled repositories and show them on their model cards")
     parser.add_argument("--threads", type=positive_int, default=2)
     parser.add_argument("--cache-dir", default=None)
     args = parser.parse_args()
@@ -146,8 +171,15 @@ def main() -> None:
 
     matplotlib.use("Agg")
     plot_gains(gains_by_task(gains), args.out / "gain-per-level.png")
+    if args.cards:
+        plot_gains(gains_by_task(gains), bundled_folder(DEFAULT_BACKBONE_ID) / BACKBONE_FIGURE)
     if args.data:
-        crop_grid(args.data, args.out / "crop-grid.png", args.cache_dir)
+        rows = crop_rows(args.data, args.cache_dir)
+        plot_crops(rows, args.out / "crop-grid.png")
+        for row in rows if args.cards else ():
+            folder = bundled_folder(row.pack_id)
+            plot_crops([row], folder / PACK_FIGURE)
+            write_pack_card(folder, row.metadata)
 
 
 if __name__ == "__main__":

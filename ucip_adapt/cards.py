@@ -45,8 +45,13 @@ def hub_model_id(name: str | None) -> str | None:
     return name
 
 
-def pack_card(packs: Sequence[PackOnCard], repo_id: str | None = None) -> ModelCard:
-    """Card of one or several prompt packs (a repository with one pack per sub-folder)."""
+PACK_FIGURE = "images/crops.png"
+"""Where a pack's repository keeps its before/after crops (``benchmarks/figures.py --cards``), shown on its card."""
+
+
+def pack_card(packs: Sequence[PackOnCard], repo_id: str | None = None, figure: str | None = None) -> ModelCard:
+    """Card of one or several prompt packs (a repository with one pack per sub-folder); ``figure``:
+    the path, inside the repository, of an image shown under the title."""
     if not packs:
         raise ValueError("A pack card needs at least one pack.")
     codecs = [_codec(meta) for _, meta in packs]
@@ -69,15 +74,19 @@ def pack_card(packs: Sequence[PackOnCard], repo_id: str | None = None) -> ModelC
         "a few tens of KB each. Nothing of the backbone is stored here; a pack only loads on the exact backbone "
         "it was tuned on (ucip-adapt checks its fingerprint).",
     ]
+    if figure:
+        lines += ["", f"![LR as received, bicubic, the backbone's start task, this pack, the original]({figure})"]
     for subfolder, meta in packs:
         lines += ["", *_pack_section(subfolder, meta, repo_id, several=len(packs) > 1)]
     return ModelCard("\n".join(lines) + "\n")
 
 
 def write_pack_card(folder: str | Path, metadata: Mapping[str, Any]) -> Path:
-    """Write the ``README.md`` of a single pack saved in ``folder`` atomically."""
+    """Write the ``README.md`` of a single pack saved in ``folder`` atomically (showing its
+    :data:`PACK_FIGURE` if the folder has one)."""
     path = Path(folder) / "README.md"
-    atomic_write_text(path, str(pack_card([(None, metadata)])))
+    figure = PACK_FIGURE if (Path(folder) / PACK_FIGURE).is_file() else None
+    atomic_write_text(path, str(pack_card([(None, metadata)], figure=figure)))
     return path
 
 
