@@ -16,10 +16,18 @@ import json, torch
 from ucip_adapt import UCIP
 model = UCIP.from_pretrained()
 names = [model.load_prompts(repo) for repo in {packs!r}]
+packs = model.list_prompts()
+starts = {{name: packs[name]["psnr_y"]["best_seen_task"] for name in names}}
 lr = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+unchanged = {{}}
+for name in names:  # the pack a run starts from: its start task's prompts and the shared coefficient head
+    model.add_prompts(f"{{name}}-start", init_from=starts[name])
+    start_tensors = model.prompt_state_dict(f"{{name}}-start")
+    unchanged[name] = [key for key, tensor in model.prompt_state_dict(name).items() if torch.equal(tensor, start_tensors[key])]
 with torch.no_grad():
-    gaps = {{name: (model(lr, task=name) - model(lr, task="jpeg")).abs().max().item() for name in names}}
-print(json.dumps({{"tasks": model.tasks, "name_or_path": model.name_or_path, "packs": model.list_prompts(), "gaps": gaps,
+    gaps = {{name: (model(lr, task=name) - model(lr, task=starts[name])).abs().max().item() for name in names}}
+print(json.dumps({{"tasks": model.tasks, "name_or_path": model.name_or_path, "packs": packs, "starts": starts,
+                  "unchanged": unchanged, "gaps": gaps,
                   "parameters": sum(p.numel() for p in model.backbone_state_dict().values())}}))
 """
 
@@ -35,7 +43,13 @@ def test_backbone_and_packs_load_offline_with_an_empty_cache(tmp_path):
     assert sorted(loaded["packs"]) == ["avif", "jpeg2000", "jxl"]
     for name, metadata in loaded["packs"].items():
         assert metadata["codec"] == name and metadata["levels"] == list(get_codec(name).levels)
-        assert loaded["gaps"][name] > 1e-4  # a tuned pack, not the seen task it started from
+        # tune_prompts.py starts from the seen task that scores best on the validation photos and records it
+        validation = metadata["selection"]["validation_zero_shot"]
+        assert loaded["starts"][name] == max(validation, key=validation.get) and loaded["starts"][name] in loaded["tasks"]
+        # a tuned pack: a trained state was written, and it differs from the start in every tensor and in its output
+        assert metadata["selection"]["step"] > 0
+        assert loaded["unchanged"][name] == []
+        assert loaded["gaps"][name] > 1e-4
     assert not (tmp_path / "empty-hf-home").exists() or not any((tmp_path / "empty-hf-home").rglob("*.safetensors"))
 
 
