@@ -17,8 +17,13 @@ import torch
 from safetensors.torch import load_file
 
 from ucip_adapt import UCIP
+from ucip_adapt.codecs import get_codec
 from ucip_adapt.config import preset
+from ucip_adapt.degrade import degrade
+from ucip_adapt.image_io import read_image
+from ucip_adapt.metrics import psnr_y
 from ucip_adapt.prompts import read_pack
+from ucip_adapt.training.evaluation import bicubic_upscale
 from ucip_adapt.training.launch import LaunchError, check_precision, make_accelerator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,6 +76,24 @@ def starting_prompts(workspace: Path, task: str) -> dict[str, torch.Tensor]:
     return start.prompt_state_dict("avif")
 
 
+def heldout_scores(workspace: Path, pack: Path, start: str) -> dict:
+    """The held-out PSNR-Y a run reports, computed here from its files: kodim06 through AVIF 24, upscaled
+    by bicubic, by every seen task of the backbone and by the written pack."""
+    pair = degrade(read_image(workspace / "hr" / "kodim06.png"), get_codec("avif"), 24)
+    lr = torch.from_numpy(pair.compressed.lr).permute(2, 0, 1)[None].float() / 255
+    model = UCIP.from_pretrained(workspace / "backbone")
+    name = model.load_prompts(pack)
+
+    def psnr_of(task: str) -> float:
+        with torch.no_grad():
+            sr = model.upscale(lr, task=task)[0].permute(1, 2, 0).mul(255).round().byte().numpy()
+        return psnr_y(sr, pair.hr)
+
+    zero_shot = {task: psnr_of(task) for task in model.tasks}
+    return {"bicubic": psnr_y(bicubic_upscale(pair.compressed.lr), pair.hr), "zero_shot": zero_shot, "best_seen_task": start,
+            "before": zero_shot[start], "after": psnr_of(name)}
+
+
 def test_prompt_tuning_changes_only_the_pack(workspace):
     result = run(tune_command(workspace, "last-state-run", "--select", "last"))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -79,7 +102,9 @@ def test_prompt_tuning_changes_only_the_pack(workspace):
     before = checksums(backbone.backbone_state_dict())
     pack = read_pack(out / "final" / "prompt_pack.safetensors")
     assert pack.metadata["codec"] == "avif" and pack.metadata["levels"] == [24] and pack.metadata["steps"] == 6
-    assert pack.metadata["psnr_y"]["after"] > 0 and pack.metadata["psnr_y"]["best_seen_task"] in backbone.tasks
+    reported, computed = pack.metadata["psnr_y"], heldout_scores(workspace, out / "final", pack.metadata["psnr_y"]["best_seen_task"])
+    assert reported.pop("zero_shot") == pytest.approx(computed.pop("zero_shot"), abs=1e-9)
+    assert reported == pytest.approx(computed, abs=1e-9) and computed["after"] != computed["before"]
     assert pack.metadata["selection"]["rule"] == "last" and pack.metadata["selection"]["step"] == 6
     backbone.load_prompts(out / "final")  # fingerprint of the untouched backbone matches
     assert checksums(backbone.backbone_state_dict()) == before
@@ -212,10 +237,15 @@ def test_comparison_methods_write_loadable_outputs(workspace, method):
         from peft import PeftModel
 
         assert (final / "adapter_config.json").is_file()
-        assert json.loads((final / "tuning.json").read_text())["task"] in backbone.tasks
-        model = PeftModel.from_pretrained(backbone, final)
+        task = json.loads((final / "tuning.json").read_text())["task"]
+        assert task in backbone.tasks
+        # PEFT starts every LoRA B at zero (the adapted network is the backbone): each must have moved.
+        lora_b = {key: tensor for key, tensor in load_file(final / "adapter_model.safetensors").items() if ".lora_B." in key}
+        assert lora_b and [key for key, tensor in lora_b.items() if not tensor.any()] == []
         with torch.no_grad():
-            assert model(lr, task="jpeg").shape == (1, 3, 64, 64)
+            before = backbone(lr, task=task)
+            after = PeftModel.from_pretrained(backbone, final)(lr, task=task)
+        assert after.shape == (1, 3, 64, 64) and (after - before).abs().max() > 1e-4
     else:
         model = UCIP.from_pretrained(final)
         changed = [k for k, v in model.backbone_state_dict().items() if not torch.equal(v, backbone.backbone_state_dict()[k])]
