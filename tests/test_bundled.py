@@ -53,6 +53,24 @@ def test_backbone_and_packs_load_offline_with_an_empty_cache(tmp_path):
     assert not (tmp_path / "empty-hf-home").exists() or not any((tmp_path / "empty-hf-home").rglob("*.safetensors"))
 
 
+def test_pull_gives_the_bundled_backbone_offline_and_list_says_it_needs_the_hub(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-home"), "OMP_NUM_THREADS": "1"}
+
+    def pull(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "ucip_adapt.cli", "pull", *args], capture_output=True, text=True, env=env, cwd=tmp_path)
+
+    pulled = pull(DEFAULT_BACKBONE_ID, "--backbone", "--local-dir", str(tmp_path / "pulled"))
+    assert pulled.returncode == 0, pulled.stderr[-3000:]
+    assert pulled.stdout.splitlines() == ["UCIP backbone, tasks ['jpeg', 'hevc', 'vvc', 'webp', 'clean'], 1,042,179 parameters",
+                                          f"config.json: {tmp_path / 'pulled' / 'config.json'}",
+                                          f"model.safetensors: {tmp_path / 'pulled' / 'model.safetensors'}"]
+    for name in ("config.json", "model.safetensors"):
+        assert (tmp_path / "pulled" / name).read_bytes() == (bundled_repos()[DEFAULT_BACKBONE_ID] / name).read_bytes()
+    listed = pull(DEFAULT_PROMPT_PACKS[0], "--list")  # listing asks the Hub: no bundled copy stands in
+    assert listed.returncode == 2 and listed.stdout == ""
+    assert len(listed.stderr.splitlines()) == 1 and "offline mode is enabled" in listed.stderr
+
+
 def test_shipped_folders_are_small_and_carry_cards():
     repos = bundled_repos()
     assert set(repos) >= {DEFAULT_BACKBONE_ID, *DEFAULT_PROMPT_PACKS}
