@@ -16,10 +16,18 @@ import json, torch
 from ucip_adapt import UCIP
 model = UCIP.from_pretrained()
 names = [model.load_prompts(repo) for repo in {packs!r}]
+packs = model.list_prompts()
+starts = {{name: packs[name]["psnr_y"]["best_seen_task"] for name in names}}
 lr = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+unchanged = {{}}
+for name in names:  # the pack a run starts from: its start task's prompts and the shared coefficient head
+    model.add_prompts(f"{{name}}-start", init_from=starts[name])
+    start_tensors = model.prompt_state_dict(f"{{name}}-start")
+    unchanged[name] = [key for key, tensor in model.prompt_state_dict(name).items() if torch.equal(tensor, start_tensors[key])]
 with torch.no_grad():
-    gaps = {{name: (model(lr, task=name) - model(lr, task="jpeg")).abs().max().item() for name in names}}
-print(json.dumps({{"tasks": model.tasks, "name_or_path": model.name_or_path, "packs": model.list_prompts(), "gaps": gaps,
+    gaps = {{name: (model(lr, task=name) - model(lr, task=starts[name])).abs().max().item() for name in names}}
+print(json.dumps({{"tasks": model.tasks, "name_or_path": model.name_or_path, "packs": packs, "starts": starts,
+                  "unchanged": unchanged, "gaps": gaps,
                   "parameters": sum(p.numel() for p in model.backbone_state_dict().values())}}))
 """
 
@@ -35,8 +43,32 @@ def test_backbone_and_packs_load_offline_with_an_empty_cache(tmp_path):
     assert sorted(loaded["packs"]) == ["avif", "jpeg2000", "jxl"]
     for name, metadata in loaded["packs"].items():
         assert metadata["codec"] == name and metadata["levels"] == list(get_codec(name).levels)
-        assert loaded["gaps"][name] > 1e-4  # a tuned pack, not the seen task it started from
+        # tune_prompts.py starts from the seen task that scores best on the validation photos and records it
+        validation = metadata["selection"]["validation_zero_shot"]
+        assert loaded["starts"][name] == max(validation, key=validation.get) and loaded["starts"][name] in loaded["tasks"]
+        # a tuned pack: a trained state was written, and it differs from the start in every tensor and in its output
+        assert metadata["selection"]["step"] > 0
+        assert loaded["unchanged"][name] == []
+        assert loaded["gaps"][name] > 1e-4
     assert not (tmp_path / "empty-hf-home").exists() or not any((tmp_path / "empty-hf-home").rglob("*.safetensors"))
+
+
+def test_pull_gives_the_bundled_backbone_offline_and_list_says_it_needs_the_hub(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-home"), "OMP_NUM_THREADS": "1"}
+
+    def pull(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "ucip_adapt.cli", "pull", *args], capture_output=True, text=True, env=env, cwd=tmp_path)
+
+    pulled = pull(DEFAULT_BACKBONE_ID, "--backbone", "--local-dir", str(tmp_path / "pulled"))
+    assert pulled.returncode == 0, pulled.stderr[-3000:]
+    assert pulled.stdout.splitlines() == ["UCIP backbone, tasks ['jpeg', 'hevc', 'vvc', 'webp', 'clean'], 1,042,179 parameters",
+                                          f"config.json: {tmp_path / 'pulled' / 'config.json'}",
+                                          f"model.safetensors: {tmp_path / 'pulled' / 'model.safetensors'}"]
+    for name in ("config.json", "model.safetensors"):
+        assert (tmp_path / "pulled" / name).read_bytes() == (bundled_repos()[DEFAULT_BACKBONE_ID] / name).read_bytes()
+    listed = pull(DEFAULT_PROMPT_PACKS[0], "--list")  # listing asks the Hub: no bundled copy stands in
+    assert listed.returncode == 2 and listed.stdout == ""
+    assert len(listed.stderr.splitlines()) == 1 and "offline mode is enabled" in listed.stderr
 
 
 def test_shipped_folders_are_small_and_carry_cards():

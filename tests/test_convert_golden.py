@@ -41,7 +41,7 @@ def test_outputs_match_authors_code(converted, golden, case):
     expected = torch.from_numpy(golden[f"case{case}_output"])
     assert sr.shape == expected.shape
     assert expected.abs().max() > 15  # the reference is far from trivial
-    assert (sr.double() - expected).abs().max().item() < 1e-3
+    assert (sr.double() - expected).abs().max().item() < 5e-5  # the README's claim; measured 3.6e-5 to 4.2e-5 (float32 rounding)
 
 
 def test_intermediates_match(converted, golden):

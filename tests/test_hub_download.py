@@ -56,12 +56,14 @@ def mirror(tmp_path_factory) -> dict:
         "inputs": {
             "backbone": BACKBONE_ID, "packs": PACKS_ID, "v1_commit": v1_commit, "packs_commit": packs_commit, "v1_folder": str(root / "v1"),
             "empty_cache": str(root / "empty-cache"), "jxl_folder": str(root / "jxl"), "pulled": str(root / "pulled"),
+            "pulled_backbone": str(root / "pulled-backbone"),
         },
         "fingerprints": {"v1": weights_fingerprint(old.backbone_state_dict()), "v2": weights_fingerprint(new.backbone_state_dict()), **packs},
     }
 
 
 ONLINE = """
+import contextlib, io
 from huggingface_hub import snapshot_download
 from ucip_adapt import UCIP
 from ucip_adapt.bundled import register_bundled
@@ -71,6 +73,13 @@ from ucip_adapt.prompts.fingerprint import weights_fingerprint
 from ucip_adapt.prompts.sharing import list_repo_packs
 
 fp = lambda model: weights_fingerprint(model.backbone_state_dict())
+
+def printed(argv):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli(argv)
+    return [code, out.getvalue().splitlines()]
+
 latest = UCIP.from_pretrained(inputs["backbone"])
 by_tag = UCIP.from_pretrained(inputs["backbone"], revision="v1")
 by_commit = UCIP.from_pretrained(inputs["backbone"], revision=inputs["v1_commit"])
@@ -99,6 +108,9 @@ emit({
     "registered_but_online": fp(UCIP.from_pretrained(inputs["backbone"])),
     "not_on_hub": fp(UCIP.from_pretrained("ucip-test/unpublished")),
     "pull_exit": cli(["pull", inputs["packs"], "--subfolder", "jxl", "--local-dir", inputs["pulled"]]),
+    "pull_list": printed(["pull", inputs["packs"], "--list"]),
+    "pull_list_without_packs": printed(["pull", inputs["backbone"], "--list"]),
+    "pull_backbone": printed(["pull", inputs["backbone"], "--backbone", "--revision", "v1", "--local-dir", inputs["pulled_backbone"]]),
 })
 """
 
@@ -173,6 +185,18 @@ def test_pull_command_copies_the_pack_bit_exact(online, mirror):
     assert online["pull_exit"] == 0
     pulled = mirror["root"] / "pulled" / "jxl" / "prompt_pack.safetensors"
     assert pulled.read_bytes() == (mirror["root"] / "jxl" / "prompt_pack.safetensors").read_bytes()
+
+
+def test_pull_lists_the_packs_of_a_repository_and_fetches_a_pinned_backbone(online, mirror):
+    root = mirror["root"]
+    assert online["pull_list"] == [0, [f"{codec}/prompt_pack.safetensors: prompt pack '{codec}' for codec {codec}, levels [8, 24], "
+                                       f"base {root / 'v2'}, PSNR-Y 27.25 dB" for codec in ("avif", "jxl")]]
+    assert online["pull_list_without_packs"] == [0, [f"{BACKBONE_ID} holds no prompt pack."]]
+    pulled = root / "pulled-backbone"
+    assert online["pull_backbone"] == [0, ["UCIP backbone, tasks ['jpeg', 'hevc', 'vvc', 'webp', 'clean'], 226,435 parameters",
+                                           f"config.json: {pulled / 'config.json'}", f"model.safetensors: {pulled / 'model.safetensors'}"]]
+    for name in ("config.json", "model.safetensors"):  # revision v1, not main's v2
+        assert (pulled / name).read_bytes() == (root / "v1" / name).read_bytes()
 
 
 @pytest.mark.parametrize("offline", ["1", "0"], ids=["HF_HUB_OFFLINE", "network-down"])

@@ -30,9 +30,10 @@ def tiny() -> UCIP:
 
 
 def test_preset_sizes():
+    """The README's preset table: parameters with each preset's own tasks (six for the release, five else)."""
     assert count(UCIP(PRESETS["ucip-middle"])) == 11_424_291
-    assert 0.8e6 < count(UCIP(PRESETS["ucip-small"])) < 1.3e6
-    assert count(UCIP(PRESETS["ucip-tiny"])) < 300_000
+    assert count(UCIP(PRESETS["ucip-small"])) == 1_042_179  # the bundled ucip-small-x4, as its model card says
+    assert count(UCIP(PRESETS["ucip-tiny"])) == 226_435
 
 
 def test_config_rejects_nonsense():

@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ import torch
 from ucip_adapt import UCIP
 from ucip_adapt.config import preset
 from ucip_adapt.training.args import add_training_flags, loop_config
+from ucip_adapt.training.launch import make_accelerator
+from ucip_adapt.training.loop import BUDGET_TIMED_STEPS, BUDGET_WARMUP_STEPS, LoopConfig, _steps_within_budget
 
 REPO = Path(__file__).resolve().parents[1]
 PRETRAIN = REPO / "recipes" / "pretrain_backbone.py"
@@ -101,12 +105,28 @@ def test_packed_pairs_train_two_crop_sizes_without_datasets_or_codecs_for_a_time
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((workspace / "budget" / "summary.json").read_text())
     # Steps 6-25 are timed (the blocks compile in steps 1 and 2, one graph per size), then the run is cut
-    # to what fits in 6 seconds.
-    assert 25 <= summary["steps"] < 100000 and len(summary["losses"]) == summary["steps"]
-    assert f"training {summary['steps']} steps" in result.stdout
+    # to what fits in 6 seconds: at most the 25 steps done and as many more as 6 s hold at the timed rate
+    # (the arithmetic itself: test_the_time_budget_keeps_the_steps_that_fit_in_what_is_left).
+    timed = re.search(r"time budget: ([0-9.]+) s per step, training (\d+) steps", result.stdout)
+    assert timed, result.stdout[-3000:]
+    seconds_per_step, steps, done = float(timed.group(1)), int(timed.group(2)), BUDGET_WARMUP_STEPS + BUDGET_TIMED_STEPS
+    assert done <= steps <= done + 6 / (seconds_per_step - 5e-4)  # the rate is printed rounded to 1 ms
+    assert summary["steps"] == steps and len(summary["losses"]) == steps
     assert summary["data"] == f"{workspace / 'hr'} (packed in pairs.safetensors)" and summary["patch_size"] == [24, 32]
     card = (workspace / "budget" / "final" / "README.md").read_text()
     assert f"Steps {summary['steps']}, batch 2, LR patch 24x24 and 32x32 in turn" in card
+
+
+def test_the_time_budget_keeps_the_steps_that_fit_in_what_is_left(tmp_path):
+    """After the timed steps, a run goes on for the whole steps that the rest of the budget holds at
+    the timed rate, never past --steps and never below the steps already done."""
+    accelerator = make_accelerator(mixed_precision="no", gradient_accumulation_steps=1, project_dir=str(tmp_path))
+    config = LoopConfig(steps=100_000, learning_rate=1e-3, output_dir=str(tmp_path), time_budget_seconds=60.0)
+    done = BUDGET_WARMUP_STEPS + BUDGET_TIMED_STEPS
+    assert _steps_within_budget(accelerator, config, done, elapsed=10.0, seconds_per_step=0.5) == done + 100  # 50 s left
+    assert _steps_within_budget(accelerator, config, done, elapsed=10.0, seconds_per_step=0.3) == done + 166  # 166.7 steps fit
+    assert _steps_within_budget(accelerator, replace(config, steps=80), done, elapsed=10.0, seconds_per_step=0.5) == 80
+    assert _steps_within_budget(accelerator, config, done, elapsed=75.0, seconds_per_step=0.5) == done  # spent compiling
 
 
 def test_a_time_budget_cannot_resume():

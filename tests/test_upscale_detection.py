@@ -37,8 +37,8 @@ CONTAINERS = {
 
 @pytest.fixture(scope="module")
 def crop(shared_data: Path) -> np.ndarray:
-    """A 64x48 piece of kodim23, RGB uint8."""
-    return np.asarray(Image.open(shared_data / "eval/kodak24/kodim23.png").convert("RGB"))[100:148, 200:264].copy()
+    """A 64x48 piece of kodim23, RGB uint8: the red parrot's head, whose saturated colours a wrong YUV matrix shifts."""
+    return np.asarray(Image.open(shared_data / "eval/kodak24/kodim23.png").convert("RGB"))[112:160, 480:544].copy()
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +88,15 @@ def test_every_container_is_recognised_and_mapped_to_its_task(name, files, backb
 
 
 def test_decoded_pixels_are_the_picture(files, crop):
+    """Lossy, but the same picture in the same colours. Measured on this crop: mean |error| 3.1-5.9 and
+    per-channel mean shift at most 1.5; decoding the same files with BT.709 in place of BT.601 or the
+    other way round gives mean |error| 9.9-12.2 and shifts of 12.4-16.5 (HEVC through swscale with
+    ITU709: 10.4), and HEVC read as full range 9.8."""
     for name in ("jpeg.jpg", "avif.avif", "heic.heic", "jxl.jxl", "jp2.jp2", "hevc.265"):
-        decoded = read_input(files / name).rgb.astype(float)
-        assert decoded.shape == crop.shape
-        assert np.abs(decoded - crop).mean() < 12, name  # lossy, but the same picture
+        error = read_input(files / name).rgb.astype(float) - crop
+        assert error.shape == crop.shape
+        assert np.abs(error).mean() < 7.5, name
+        assert np.abs(error.reshape(-1, 3).mean(axis=0)).max() < 4, name
 
 
 def test_files_no_codec_made_go_to_clean_and_a_codec_without_task_names_the_choices(files, backbone):

@@ -92,7 +92,9 @@ def test_bf16_runs_close_to_fp32(tiny, odd_crop):
     fp32 = Upscaler(tiny).upscale([odd_crop], ["jpeg"])[0]
     bf16 = Upscaler(tiny, dtype=torch.bfloat16).upscale([odd_crop], ["jpeg"])[0]
     assert bf16.shape == fp32.shape
-    assert psnr(fp32, bf16) > 20  # a random network amplifies rounding; trained ones far less
+    # Measured 32.6 dB (torch 2.13 CPU): a random network amplifies bf16 rounding (the bundled trained one
+    # gives 58.4 dB here). Equal outputs (inf) would mean the products never ran in bf16.
+    assert 30 < psnr(fp32, bf16) < float("inf")
 
 
 def test_batches_group_equal_sizes_within_the_pixel_budget():

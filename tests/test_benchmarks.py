@@ -1,0 +1,86 @@
+"""Every script in benchmarks/ runs at a tiny size, on real photos where it reads any, and prints the
+Markdown table it promises with one row per case asked for."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ucip_adapt.codecs import get_codec
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def photos(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding one real photo (Set5's bird, a 72x72 LR)."""
+    folder = tmp_path_factory.mktemp("photos") / "hr"
+    folder.mkdir()
+    shutil.copy(shared_data / "eval" / "set5" / "bird.png", folder)
+    return folder
+
+
+def run_benchmark(script: str, *args: str) -> str:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The cells of every Markdown table row printed, header rows and separators left out."""
+    lines = [line for line in output.splitlines() if line.startswith("|")]
+    headers = {index - 1 for index, line in enumerate(lines) if line.startswith("|---")}
+    return [[cell.strip() for cell in line.strip("|").split("|")] for index, line in enumerate(lines)
+            if index not in headers and not line.startswith("|---")]
+
+
+def test_model():
+    rows = table_rows(run_benchmark("model.py", "--presets", "ucip-tiny", "--threads", "1", "--repeats", "1"))
+    assert [row[:2] for row in rows] == [["ucip-tiny", "226,435"]] and len(rows[0]) == 10
+
+
+def test_train_step():
+    output = run_benchmark("train_step.py", "--preset", "ucip-tiny", "--batch-sizes", "1", "2", "--patch-size", "16",
+                           "--steps", "1", "--warmup", "0", "--threads", "1")
+    rows = table_rows(output)
+    assert [row[0] for row in rows] == ["1", "2"] and all(row[3] == "n/a" for row in rows)  # no GPU memory on a CPU
+
+
+def test_tuning_methods():
+    output = run_benchmark("tuning_methods.py", "--batch-size", "1", "--patch-size", "16", "--repeats", "1", "--threads", "1")
+    rows = table_rows(output)
+    assert [row[0] for row in rows] == ["prompt", "lora", "full"]
+    assert rows[0][1] == "5,088" and rows[2][1] == "1,042,179"  # a pack; the whole bundled backbone
+
+
+def test_upscale():
+    output = run_benchmark("upscale.py", "--presets", "ucip-tiny", "--sizes", "24x16", "--tile-pixels", "128", "--threads", "1")
+    rows = table_rows(output)
+    assert [row[:4] for row in rows] == [["ucip-tiny", "24x16", "96x64", "whole"], ["ucip-tiny", "24x16", "96x64", "tiled (128 px bands)"]]
+
+
+def test_codecs(shared_data):
+    output = run_benchmark("codecs.py", "--data", str(shared_data), "--sets", "eval/set5", "--codecs", "jpeg", "vvc", "--limit", "1")
+    rows = table_rows(output)
+    assert [row[:2] for row in rows] == [[codec, str(level)] for codec in ("jpeg", "vvc") for level in get_codec(codec).levels]
+    assert all(row[5] == "n/a (pre-encoded)" for row in rows if row[0] == "vvc")
+    assert output.strip().splitlines()[-1] == "ordering check: jpeg, hevc and vvc go heavy -> light in bpp and PSNR-Y"
+
+
+def test_compression_strength(photos, tmp_path):
+    output = run_benchmark("compression_strength.py", "--data", str(photos), "--degradations", "jpeg:40", "--images", "1",
+                           "--threads", "1", "--cache-dir", str(tmp_path / "cache"))
+    rows = table_rows(output)
+    assert [row[0] for row in rows] == ["uncompressed", "jpeg 40"] and rows[0][1] == "-"  # no LR PSNR of the uncompressed LR
+
+
+def test_input_size(photos, tmp_path):
+    output = run_benchmark("input_size.py", "--data", str(photos), "--degradation", "jpeg:40", "--sizes", "16", "0", "--images", "1",
+                           "--threads", "1", "--cache-dir", str(tmp_path / "cache"))
+    assert [row[:2] for row in table_rows(output)] == [["16x16 centre crop", "1"], ["whole image", "1"]]
