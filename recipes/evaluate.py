@@ -32,7 +32,7 @@ import torch
 
 from ucip_adapt.atomic import atomic_write_text
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
-from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations, require_encoders
+from ucip_adapt.data import bitstream_folder_template, degraded_pairs, load_hr_images, parse_degradations, require_encoders
 from ucip_adapt.errors import run_reporting_errors
 from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         hr = load_hr_images(folder, cache_dir=args.cache_dir)
         for spec in parse_degradations([f"{c}:{args.levels}" if args.levels else c for c in codecs]):  # "jpeg" or "jpeg:40,30"
             codec = spec.codec
-            template = str(Path(vvc)) + "/{folder}/qp{level}/{stem}.266" if codec == "vvc" and vvc else None
+            template = bitstream_folder_template(vvc) if codec == "vvc" and vvc else None
             key = f"{Path(folder).name}|{codec}|{spec.level}"
 
             @functools.cache

@@ -92,12 +92,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | None) -> list[Degradation]:
     """Every codec at its four levels; VVC from pre-encoded bitstreams when a folder is given."""
-    from ucip_adapt.data import Degradation, parse_degradations
+    from ucip_adapt.data import Degradation, bitstream_folder_template, parse_degradations
 
     degradations = []
     for codec in codecs:
         if codec == "vvc" and vvc_bitstreams is not None:
-            template = str(Path(vvc_bitstreams)) + "/{folder}/qp{level}/{stem}.266"
+            template = bitstream_folder_template(vvc_bitstreams)
             degradations += [Degradation("vvc", d.level, pre_encoded=template) for d in parse_degradations(["vvc"])]
         else:
             degradations += parse_degradations([codec])

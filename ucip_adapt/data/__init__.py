@@ -19,6 +19,7 @@ _SUBMODULE_OF = {
     "apply_crop": "crops",
     "dihedral": "crops",
     "Degradation": "degraded",
+    "bitstream_folder_template": "degraded",
     "degrade_dataset": "degraded",
     "parse_degradations": "degraded",
     "require_encoders": "degraded",

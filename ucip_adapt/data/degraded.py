@@ -106,11 +106,17 @@ def require_encoders(degradations: Iterable[Degradation]) -> None:
             get_codec(degradation.codec).check_encoder()
 
 
+def bitstream_folder_template(bitstreams: str | Path) -> str:
+    """`Degradation.pre_encoded` template of a folder of pre-encoded VVC bitstreams laid out as
+    ``<bitstreams>/[<folder>/]qp<QP>/<stem>.266``, ``<folder>/<stem>`` being the HR image's name."""
+    return str(Path(bitstreams)) + "/{folder}/qp{level}/{stem}.266"
+
+
 def vvc_bitstream_template(data_root: str | Path, subset: str) -> str:
     """`Degradation.pre_encoded` template of the bitstream layout of ``shared/data``:
     ``<data_root>/vvc/<subset>/[<folder>/]qp<QP>/<stem>.266`` for the HR images of
     ``<data_root>/<subset>`` (subset ``"eval/kodak24"``, or ``"train"`` for all its sets)."""
-    return str(Path(data_root) / "vvc" / subset) + "/{folder}/qp{level}/{stem}.266"
+    return bitstream_folder_template(Path(data_root) / "vvc" / subset)
 
 
 def degrade_dataset(
