@@ -21,6 +21,7 @@ from ..config import UCIPConfig
 from ..bundled import DEFAULT_BACKBONE_ID
 from ..hub import DOWNLOAD_KWARGS, resolve_file, resolve_folder
 from ..prompts.loader import PromptPackMixin
+from ..tensor_check import describe_mismatch
 from .network import UCIPNetwork
 from .routing import TaskRouting
 
@@ -127,26 +128,11 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
 
     def load_backbone_state_dict(self, state: dict[str, Tensor]) -> None:
         """Load backbone weights strictly: a missing, unexpected or mis-shaped tensor is an error naming it."""
-        expected = self.backbone_state_dict()
-        missing = sorted(set(expected) - set(state))
-        unexpected = sorted(set(state) - set(expected))
-        mis_shaped = [
-            f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
-            for k in expected
-            if k in state and state[k].shape != expected[k].shape
-        ]
-        if missing or unexpected or mis_shaped:
-            parts = []
-            if missing:
-                parts.append(f"missing {len(missing)}: {', '.join(missing[:8])}")
-            if unexpected:
-                parts.append(f"unexpected {len(unexpected)}: {', '.join(unexpected[:8])}")
-            if mis_shaped:
-                parts.append(f"mis-shaped {len(mis_shaped)}: {'; '.join(mis_shaped[:8])}")
-            raise ValueError(
-                "Weights do not fit this UCIP configuration (" + " | ".join(parts) + "). "
-                "Check that config.json belongs to these weights."
-            )
+        expected = {name: t.shape for name, t in self.backbone_state_dict().items()}
+        problem = describe_mismatch({name: t.shape for name, t in state.items()}, expected)
+        if problem:
+            raise ValueError(f"Weights do not fit this UCIP configuration ({problem}). "
+                             "Check that config.json belongs to these weights.")
         self.load_state_dict(state, strict=False)
 
     # -------------------------------------------------------------------- Hub

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from ..cards import LIBRARY_NAME, write_pack_card
 from ..hub import resolve_file
+from ..tensor_check import describe_mismatch
 from .fingerprint import config_fingerprint, weights_fingerprint
 from .pack_file import DEFAULT_WEIGHT_NAME, PromptPack, PromptPackError, read_pack, refuse_to_replace, write_pack
 from .sharing import push_pack
@@ -218,15 +219,9 @@ class PromptPackMixin:
                         "load that backbone, or tune a pack for this one with recipes/tune_prompts.py --backbone ..."
                     )
         expected = _pack_shapes_for(self)
-        got = {key: t.shape for key, t in pack.tensors.items()}
-        if got != expected:
-            missing = sorted(set(expected) - set(got))
-            unexpected = sorted(set(got) - set(expected))
-            mis_shaped = [f"{k} {tuple(got[k])} vs {tuple(expected[k])}" for k in expected if k in got and got[k] != expected[k]]
-            raise PromptPackError(
-                f"The prompt pack {origin} does not fit this backbone ({self._pack_shapes()}): "
-                f"missing {missing[:6]}, unexpected {unexpected[:6]}, mis-shaped {mis_shaped[:6]}."
-            )
+        problem = describe_mismatch({key: t.shape for key, t in pack.tensors.items()}, expected)
+        if problem:
+            raise PromptPackError(f"The prompt pack {origin} does not fit this backbone ({self._pack_shapes()}): {problem}.")
 
 
 def _pack_shapes_for(model: PromptPackMixin) -> dict[str, torch.Size]:
