@@ -116,10 +116,8 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
         if non_finite:
             raise ValueError(f"The LR input holds {non_finite} NaN or infinite value(s) of {lr.numel()}; "
                              "replace them (e.g. torch.nan_to_num(lr).clamp(0, 1)) before upscaling.")
-        height, width = lr.shape[-2:]
         sr = self(pad_for_inference(lr, self.config.min_inference_side), task)
-        scale = self.config.scale
-        return sr[..., : height * scale, : width * scale].clamp_(0, 1)
+        return crop_output(sr, lr.shape[-2:], self.config.scale)
 
     # ------------------------------------------------------- backbone weights
     def backbone_state_dict(self) -> dict[str, Tensor]:
@@ -207,3 +205,11 @@ def pad_for_inference(lr: Tensor, minimum: int) -> Tensor:
         pad_w = min(target_w - lr.shape[-1], lr.shape[-1] - 1)
         lr = F.pad(lr, (0, pad_w, 0, pad_h), mode="reflect")
     return lr
+
+
+def crop_output(sr: Tensor, lr_size: Sequence[int], scale: int) -> Tensor:
+    """The output of an LR input of ``lr_size`` (height, width) from the output of its input as
+    padded by :func:`pad_for_inference`: the top-left ``scale`` times that size, clamped to [0, 1]
+    (in place)."""
+    height, width = lr_size
+    return sr[..., : height * scale, : width * scale].clamp_(0, 1)

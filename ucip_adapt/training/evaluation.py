@@ -15,6 +15,7 @@ from accelerate import Accelerator
 from PIL import Image
 
 from ..metrics import psnr_y, ssim_y
+from ..pixels import images_to_tensor, tensor_to_images
 from .pairs import TrainingPair
 
 
@@ -33,9 +34,7 @@ def bicubic_upscale(lr: np.ndarray, scale: int = 4) -> np.ndarray:
 
 def model_upscale(model: torch.nn.Module, lr: np.ndarray, task: str | int, device: torch.device) -> np.ndarray:
     """The model's x4 output of one uint8 image, rounded to uint8 as the metric convention wants."""
-    tensor = torch.from_numpy(np.array(lr)).permute(2, 0, 1)[None].float().div(255).to(device)
-    sr = _unwrap(model).upscale(tensor, task=task)
-    return sr[0].permute(1, 2, 0).mul(255).round().byte().cpu().numpy()
+    return tensor_to_images(_unwrap(model).upscale(images_to_tensor([lr], device), task=task))[0]
 
 
 def score_pairs(
