@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | None) -> list[Degradation]:
+def degradations_for(codecs: list[str], vvc_bitstreams: str | None) -> list[Degradation]:
     """Every codec at its four levels; VVC from pre-encoded bitstreams when a folder is given."""
     from ucip_adapt.data import Degradation, bitstream_folder_template, parse_degradations
 
@@ -136,7 +136,7 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[Traini
     train_pairs, heldout_pairs = [], []
     for folder, vvc in zip(folders, bitstreams):
         hr_train, hr_heldout = split_heldout(load_hr_images(folder, cache_dir=args.cache_dir), args.heldout_fraction)
-        degradations = degradations_for(codecs, folder, vvc)
+        degradations = degradations_for(codecs, vvc)
         train_pairs += materialize_pairs(degraded_pairs(hr_train, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
                                          min_lr_size=min(args.patch_size))
         heldout_pairs += materialize_pairs(degraded_pairs(hr_heldout, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
