@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ..data.crops import aligned_crop_params, apply_crop
-from .pairs import TrainingPair
+from .pairs import ImagePair
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,11 @@ class PatchBatches:
     trains equally often whatever its number of levels (``clean`` has one, a codec four).
     """
 
-    def __init__(self, pairs: Sequence[TrainingPair], *, batch_size: int, patch_sizes: Sequence[int], seed: int, scale: int = 4) -> None:
+    def __init__(self, pairs: Sequence[ImagePair], *, batch_size: int, patch_sizes: Sequence[int], seed: int, scale: int = 4) -> None:
         if not pairs:
             raise ValueError("No training pairs: the data source produced no image at least as large as the crop.")
         self.batch_size, self.patch_sizes, self.seed, self.scale = batch_size, list(patch_sizes), seed, scale
-        self.pairs_by_size: dict[int, list[list[TrainingPair]]] = {}
+        self.pairs_by_size: dict[int, list[list[ImagePair]]] = {}
         for size in self.patch_sizes:
             eligible = [pair for pair in pairs if min(pair.lr.shape[:2]) >= size]
             if not eligible:

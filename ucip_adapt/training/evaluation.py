@@ -16,7 +16,7 @@ from PIL import Image
 
 from ..metrics import psnr_y, ssim_y
 from ..pixels import images_to_tensor, tensor_to_images
-from .pairs import TrainingPair
+from .pairs import ImagePair
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def model_upscale(model: torch.nn.Module, lr: np.ndarray, task: str | int, devic
 
 
 def score_pairs(
-    pairs: Sequence[TrainingPair], model: torch.nn.Module | None = None, task: str | int | None = None,
+    pairs: Sequence[ImagePair], model: torch.nn.Module | None = None, task: str | int | None = None,
     accelerator: Accelerator | None = None,
 ) -> list[ImageScore]:
     """PSNR-Y / SSIM-Y of every pair: bicubic when ``model`` is None, else the model run with
