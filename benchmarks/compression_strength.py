@@ -19,7 +19,7 @@ import torch
 
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
 from ucip_adapt.data import degraded_pairs, load_hr_images
-from ucip_adapt.degrade import bicubic_downscale
+from ucip_adapt.image_degradation import bicubic_downscale
 from ucip_adapt.metrics import psnr_y
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.evaluation import bicubic_upscale, model_upscale

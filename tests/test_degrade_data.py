@@ -30,7 +30,7 @@ from ucip_adapt.data import (
     split_validation,
     vvc_pairs,
 )
-from ucip_adapt.degrade import degrade, make_clean_pair, measure_compressed, mod_crop, pad_to_multiple
+from ucip_adapt.image_degradation import degrade, make_clean_pair, measure_compressed, mod_crop, pad_to_multiple
 from ucip_adapt.image_io import UnsupportedImageError, read_image, read_image_with_alpha
 
 

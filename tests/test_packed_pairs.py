@@ -12,7 +12,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from ucip_adapt.codecs import get_codec
-from ucip_adapt.degrade import degrade
+from ucip_adapt.image_degradation import degrade
 from ucip_adapt.image_io import read_image
 from ucip_adapt.training.packed_pairs import load_packed_pairs, save_packed_pairs
 from ucip_adapt.training.pairs import ImagePair

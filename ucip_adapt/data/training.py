@@ -11,9 +11,9 @@ import torch
 
 from ucip_adapt.codecs import get_codec
 from ucip_adapt.data.crops import RandomPairCrop
-from ucip_adapt.data.degraded import Degradation, degrade_dataset, parse_degradations, require_encoders, vvc_bitstream_template
+from ucip_adapt.data.degraded_dataset import Degradation, degrade_dataset, parse_degradations, require_encoders, vvc_bitstream_template
 from ucip_adapt.data.sources import image_folder
-from ucip_adapt.degrade import SCALE
+from ucip_adapt.image_degradation import SCALE
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The cached degraded dataset: HR images -> (HR, LR, codec, level, task) pairs, computed once.
 
-`degrade_dataset` runs the pipeline of `ucip_adapt.degrade` over an HR dataset with
+`degrade_dataset` runs the pipeline of `ucip_adapt.image_degradation` over an HR dataset with
 `datasets.Dataset.map` (deterministic, no randomness, optionally multiprocess with `num_proc`)
 and stores the result as an Arrow file in a cache folder. The file name is a fingerprint of
 everything that decides the result: the HR dataset's own fingerprint (which changes when its
@@ -29,7 +29,7 @@ from PIL import Image
 
 from ucip_adapt.codecs import Codec, Level, get_codec
 from ucip_adapt.data.sources import IMAGE_COLUMN, NAME_COLUMN
-from ucip_adapt.degrade import HR_MULTIPLE, SCALE, compress_lr, make_clean_pair, measure_compressed
+from ucip_adapt.image_degradation import HR_MULTIPLE, SCALE, compress_lr, make_clean_pair, measure_compressed
 from ucip_adapt.image_io import read_image
 
 logger = logging.getLogger(__name__)
