@@ -18,8 +18,8 @@ from ..pixels import images_to_tensor, tensor_to_images
 from .banded import Progress, count_steps, forward_banded
 
 DEFAULT_TILE_PIXELS = 256 * 256
-"""LR pixels run at once: up to this a batch runs whole, beyond it by bands of this many pixels.
-With ucip-small on CPU, 3840x2160 outputs then peak near 1.7 GB of RSS (docs/upscale.md)."""
+"""LR pixels run at once: up to this a batch runs whole, beyond it by bands of this many pixels
+(docs/upscale.md measures the time and peak memory per model, size and band)."""
 
 DEFAULT_MAX_BATCH = 8
 
