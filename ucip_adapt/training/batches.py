@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from ..data.crops import aligned_crop_params, apply_crop
+from ..pixels import images_to_tensor
 from .pairs import ImagePair
 
 
@@ -73,8 +73,4 @@ class PatchBatches:
                 lrs.append(lr)
                 hrs.append(hr)
                 tasks.append(pair.task)
-        return MicroBatch(_to_tensor(lrs), _to_tensor(hrs), tasks)
-
-
-def _to_tensor(images: list[np.ndarray]) -> Tensor:
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
+        return MicroBatch(images_to_tensor(lrs), images_to_tensor(hrs), tasks)
