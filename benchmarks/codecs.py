@@ -24,7 +24,7 @@ import numpy as np
 from ucip_adapt.codecs import Codec, get_codec, list_codecs
 from ucip_adapt.codecs.base import package_version
 from ucip_adapt.data import Degradation, vvc_bitstream_template
-from ucip_adapt.degrade import make_clean_pair, measure_decoded, pad_to_multiple
+from ucip_adapt.image_degradation import make_clean_pair, measure_decoded, pad_to_multiple
 from ucip_adapt.image_io import read_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}

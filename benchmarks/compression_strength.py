@@ -19,14 +19,14 @@ import torch
 
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
 from ucip_adapt.data import degraded_pairs, load_hr_images
-from ucip_adapt.degrade import bicubic_downscale
+from ucip_adapt.image_degradation import bicubic_downscale
 from ucip_adapt.metrics import psnr_y
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.evaluation import bicubic_upscale, model_upscale
-from ucip_adapt.training.pairs import TrainingPair, materialize_pairs
+from ucip_adapt.training.pairs import ImagePair, materialize_pairs
 
 
-def score_row(model: UCIP, label: str, pairs: list[TrainingPair], tasks: list[str], compressed: bool = True) -> str:
+def score_row(model: UCIP, label: str, pairs: list[ImagePair], tasks: list[str], compressed: bool = True) -> str:
     """One table row over ``pairs`` (their LR, or the clean LR when not ``compressed``): the LR's
     PSNR-Y against the clean LR, bicubic's PSNR-Y against the HR and the backbone's gain per task."""
     lr_psnr, bicubic, gains = [], [], {task: [] for task in tasks}
@@ -59,12 +59,12 @@ def main() -> None:
     model = UCIP.from_pretrained(args.backbone).eval()
     hr = load_hr_images(args.data, cache_dir=args.cache_dir)
     hr = hr.select(range(min(args.images, len(hr))))
-    pairs: list[TrainingPair] = materialize_pairs(degraded_pairs(hr, args.degradations, cache_dir=args.cache_dir))
+    pairs: list[ImagePair] = materialize_pairs(degraded_pairs(hr, args.degradations, cache_dir=args.cache_dir))
     print(f"{args.backbone} on {len(hr)} photos of {args.data}\n")
     print("| LR input | LR PSNR-Y vs uncompressed LR | bicubic PSNR-Y | "
           + " | ".join(f"backbone (`{t}`) - bicubic" for t in args.tasks) + " |")
     print("|---|---|---|" + "---|" * len(args.tasks))
-    by_level: dict[str, list[TrainingPair]] = {}
+    by_level: dict[str, list[ImagePair]] = {}
     for pair in pairs:
         by_level.setdefault(f"{pair.codec} {pair.level}", []).append(pair)
     print(score_row(model, "uncompressed", next(iter(by_level.values())), args.tasks, compressed=False))

@@ -29,10 +29,10 @@ from ucip_adapt.flags import positive_int
 from ucip_adapt.metrics import psnr_y
 from ucip_adapt.modeling.ucip import UCIP
 from ucip_adapt.training.evaluation import bicubic_upscale, model_upscale
-from ucip_adapt.training.pairs import TrainingPair, materialize_pairs
+from ucip_adapt.training.pairs import ImagePair, materialize_pairs
 
 
-def centre_crop(pair: TrainingPair, size: int) -> tuple[np.ndarray, np.ndarray]:
+def centre_crop(pair: ImagePair, size: int) -> tuple[np.ndarray, np.ndarray]:
     """The LR centre crop of ``size`` (0: whole) and its HR counterpart."""
     if not size:
         return pair.lr, pair.hr

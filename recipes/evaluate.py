@@ -32,7 +32,7 @@ import torch
 
 from ucip_adapt.atomic import atomic_write_text
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
-from ucip_adapt.data import degraded_pairs, load_hr_images, parse_degradations, require_encoders
+from ucip_adapt.data import bitstream_folder_template, degraded_pairs, load_hr_images, parse_degradations, require_encoders
 from ucip_adapt.errors import run_reporting_errors
 from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
@@ -40,7 +40,7 @@ from ucip_adapt.prompts.fingerprint import weights_fingerprint
 from ucip_adapt.training.evaluation import ImageScore, score_pairs
 from ucip_adapt.training.launch import end_run, make_accelerator
 from ucip_adapt.training.methods import TUNING_RECORD
-from ucip_adapt.training.pairs import TrainingPair, materialize_pairs
+from ucip_adapt.training.pairs import ImagePair, materialize_pairs
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -83,7 +83,7 @@ def load_comparison(folder: Path, backbone: str, device) -> tuple[str, dict, tor
     return f"{record['method']}:{record['codec']}", record, model.to(device).eval()
 
 
-def score_row(earlier: dict, load_pairs: Callable[[], list[TrainingPair]], codec: str, model: UCIP, packs: list[str],
+def score_row(earlier: dict, load_pairs: Callable[[], list[ImagePair]], codec: str, model: UCIP, packs: list[str],
               accelerator, comparisons: list[tuple[str, dict, torch.nn.Module]] = (),
               zero_shot_tasks: list[str] | None = None) -> tuple[dict, list[str]]:
     """All methods on the pairs of one (set, codec, level), reusing the scores ``earlier`` holds; the pairs
@@ -282,11 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         hr = load_hr_images(folder, cache_dir=args.cache_dir)
         for spec in parse_degradations([f"{c}:{args.levels}" if args.levels else c for c in codecs]):  # "jpeg" or "jpeg:40,30"
             codec = spec.codec
-            template = str(Path(vvc)) + "/{folder}/qp{level}/{stem}.266" if codec == "vvc" and vvc else None
+            template = bitstream_folder_template(vvc) if codec == "vvc" and vvc else None
             key = f"{Path(folder).name}|{codec}|{spec.level}"
 
             @functools.cache
-            def load_pairs(hr=hr, spec=spec, template=template) -> list[TrainingPair]:
+            def load_pairs(hr=hr, spec=spec, template=template) -> list[ImagePair]:
                 with accelerator.main_process_first():
                     return materialize_pairs(degraded_pairs(hr, [replace(spec, pre_encoded=template)],
                                                             cache_dir=args.cache_dir, num_proc=args.num_proc))

@@ -48,7 +48,7 @@ from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.launch import end_run, make_accelerator
 from ucip_adapt.training.loop import train
 from ucip_adapt.training.packed_pairs import load_packed_pairs, save_packed_pairs
-from ucip_adapt.training.pairs import TrainingPair, spread_over_degradations
+from ucip_adapt.training.pairs import ImagePair, spread_over_degradations
 
 if TYPE_CHECKING:  # the data pipeline is imported only when pairs are built from images
     from ucip_adapt.data import Degradation
@@ -90,14 +90,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def degradations_for(codecs: list[str], data: str | None, vvc_bitstreams: str | None) -> list[Degradation]:
+def degradations_for(codecs: list[str], vvc_bitstreams: str | None) -> list[Degradation]:
     """Every codec at its four levels; VVC from pre-encoded bitstreams when a folder is given."""
-    from ucip_adapt.data import Degradation, parse_degradations
+    from ucip_adapt.data import Degradation, bitstream_folder_template, parse_degradations
 
     degradations = []
     for codec in codecs:
         if codec == "vvc" and vvc_bitstreams is not None:
-            template = str(Path(vvc_bitstreams)) + "/{folder}/qp{level}/{stem}.266"
+            template = bitstream_folder_template(vvc_bitstreams)
             degradations += [Degradation("vvc", d.level, pre_encoded=template) for d in parse_degradations(["vvc"])]
         else:
             degradations += parse_degradations([codec])
@@ -123,7 +123,7 @@ def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
                          "(--new-task-init TASK=FROM names where a new task starts)")
 
 
-def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[TrainingPair], list[TrainingPair]]:
+def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[ImagePair], list[ImagePair]]:
     """Training and held-out pairs of every (data folder, codec, level), decoded into memory; the
     held-out ones thinned to ``--max-eval-images``, every degradation in turn."""
     from ucip_adapt.data import degraded_pairs, load_hr_images, split_heldout
@@ -136,7 +136,7 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[Traini
     train_pairs, heldout_pairs = [], []
     for folder, vvc in zip(folders, bitstreams):
         hr_train, hr_heldout = split_heldout(load_hr_images(folder, cache_dir=args.cache_dir), args.heldout_fraction)
-        degradations = degradations_for(codecs, folder, vvc)
+        degradations = degradations_for(codecs, vvc)
         train_pairs += materialize_pairs(degraded_pairs(hr_train, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
                                          min_lr_size=min(args.patch_size))
         heldout_pairs += materialize_pairs(degraded_pairs(hr_heldout, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
@@ -163,7 +163,7 @@ def pack_pairs(args: argparse.Namespace, codecs: list[str]) -> None:
           f"photos ({summary.photos_left_out} left out by --pack-max-mib), {summary.heldout_pairs} held-out pairs")
 
 
-def packed_pairs(args: argparse.Namespace) -> tuple[list[TrainingPair], list[TrainingPair], str]:
+def packed_pairs(args: argparse.Namespace) -> tuple[list[ImagePair], list[ImagePair], str]:
     """``--packed-pairs``: the pairs of a pack, checked to be large enough for every ``--patch-size``."""
     train_pairs, heldout, source = load_packed_pairs(args.packed_pairs)
     smallest, patch = min(min(pair.lr.shape[:2]) for pair in train_pairs), min(args.patch_size)
@@ -173,7 +173,7 @@ def packed_pairs(args: argparse.Namespace) -> tuple[list[TrainingPair], list[Tra
     return train_pairs, heldout, f"{source} (packed in {Path(args.packed_pairs).name})"
 
 
-def heldout_psnr(model: torch.nn.Module, heldout: list[TrainingPair], accelerator: Accelerator | None = None) -> float:
+def heldout_psnr(model: torch.nn.Module, heldout: list[ImagePair], accelerator: Accelerator | None = None) -> float:
     """Mean held-out PSNR-Y, run eagerly: the held-out photos come in many sizes, and compiled
     blocks would compile a graph for each of them."""
     with torch.compiler.set_stance("force_eager"):

@@ -12,10 +12,10 @@ of them (``--select best``; a pack that cannot beat its start is that start, and
 with its model card and metadata into ``<output-dir>/final``. Numbers are reported on the held-out
 images, which chose nothing.
 
-By default each step sees 2 LR crops of 96x96: the network normalises with statistics of its
-whole input (instance norm, fusion means), and crops closer to a whole photo make a pack that
-carries over to whole photos; 8 crops of 48x48 (the same pixels) lose against zero-shot. Images
-whose LR is under ``--patch-size`` are skipped, with a count.
+By default each step sees 2 LR crops of 96x96 rather than more, smaller ones of the same pixels:
+the network normalises with statistics of its whole input (instance norm, fusion means), and crops
+closer to a whole photo make a pack that carries over to whole photos. Images whose LR is under
+``--patch-size`` are skipped, with a count.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from ucip_adapt.codecs import (
 )
 from ucip_adapt.codecs.base import require_module
 from ucip_adapt.codecs.video import HevcCodec, slice_qps
-from ucip_adapt.degrade import make_clean_pair
+from ucip_adapt.image_degradation import make_clean_pair
 from ucip_adapt.image_io import read_image
 from ucip_adapt.metrics import psnr_y
 

@@ -70,10 +70,10 @@ def test_release_key_set_maps_completely(shared_dir):
 
 
 def test_wrong_shape_flags_name_the_problem(golden_dir):
-    with pytest.raises(ValueError, match=r"missing from the checkpoint: stages\.2\.") as info:
+    with pytest.raises(ValueError, match=r"missing \d+: stages\.2\.") as info:
         convert_official_checkpoint(golden_dir / "checkpoint.pth", preset("ucip-middle", depths=[2, 2, 2], embed_dim=32, prompt_dim=16))
     assert "--depths" in str(info.value)
-    with pytest.raises(ValueError, match="shape mismatch"):
+    with pytest.raises(ValueError, match="mis-shaped"):
         convert_official_checkpoint(golden_dir / "checkpoint.pth", preset("ucip-middle", depths=[2, 2], embed_dim=32, prompt_dim=32))
 
 

@@ -17,9 +17,11 @@ from PIL import Image
 from ucip_adapt.codecs import CodecUnavailableError, get_codec
 from ucip_adapt.data import (
     EMBEDDED_PHOTO_FILES,
+    CropParams,
     Degradation,
-    RandomPairCrop,
-    build_training_set,
+    aligned_crop_params,
+    apply_crop,
+    degraded_pairs,
     degrade_dataset,
     dihedral,
     from_dataset,
@@ -30,8 +32,9 @@ from ucip_adapt.data import (
     split_validation,
     vvc_pairs,
 )
-from ucip_adapt.degrade import degrade, make_clean_pair, measure_compressed, mod_crop, pad_to_multiple
+from ucip_adapt.image_degradation import degrade, make_clean_pair, measure_compressed, mod_crop, pad_to_multiple
 from ucip_adapt.image_io import UnsupportedImageError, read_image, read_image_with_alpha
+from ucip_adapt.training.pairs import materialize_pairs
 
 
 @pytest.fixture(scope="module")
@@ -179,44 +182,21 @@ def test_vvc_without_encoder_or_bitstreams_fails_clearly(tmp_path):
         degrade_dataset(load_hr_images().select([0]), Degradation("vvc", 37), cache_dir=tmp_path)
 
 
-def test_training_set_mixes_codecs_with_tasks_and_reproducible_crops(tmp_path):
-    photos = load_hr_images().select(range(3))
-    training = build_training_set(photos, ["jpeg:10", "webp:9"], seed=7, cache_dir=tmp_path)
-    assert len(training) == 6
-    items = [training[i] for i in range(6)]
-    assert [item["task"] for item in items] == ["jpeg"] * 3 + ["webp"] * 3
-    for item in items:
-        assert item["lr"].shape == (3, 64, 64) and item["hr"].shape == (3, 256, 256)
-        assert item["lr"].dtype == torch.float32 and 0 <= item["lr"].min() and item["hr"].max() <= 1
-    same_seed = build_training_set(photos, ["jpeg:10", "webp:9"], seed=7, cache_dir=tmp_path)
-    other_seed = build_training_set(photos, ["jpeg:10", "webp:9"], seed=8, cache_dir=tmp_path)
-    assert all(torch.equal(a["hr"], same_seed[i]["hr"]) for i, a in enumerate(items))
-    assert not all(torch.equal(a["hr"], other_seed[i]["hr"]) for i, a in enumerate(items))
-    batch = next(iter(torch.utils.data.DataLoader(training, batch_size=4, shuffle=True)))
-    assert batch["lr"].shape == (4, 3, 64, 64) and len(batch["task"]) == 4
-    same_pair_four_times = training.select([0, 0, 0, 0])  # two workers must not repeat each other's crops
-    loader = torch.utils.data.DataLoader(same_pair_four_times, batch_size=1, num_workers=2)
-    crops = [batch["hr"][0] for batch in loader]
-    assert all(not torch.equal(crops[i], crops[j]) for i in range(4) for j in range(i))
-
-
 def test_crops_are_aligned_and_transformed_together(shared_data):
     rgb = read_image(shared_data / "eval/kodak24/kodim05.png")
     hr, lr = make_clean_pair(rgb)
-    batch = {"hr": [Image.fromarray(rgb)], "lr": [Image.fromarray(lr)], "task": ["clean"]}
-    crop = RandomPairCrop(48, augment=False, seed=0)(batch)
-    lr_crop = (crop["lr"][0].permute(1, 2, 0) * 255).round().byte().numpy()
-    hr_crop = (crop["hr"][0].permute(1, 2, 0) * 255).round().byte().numpy()
+    params = aligned_crop_params(lr.shape, 48, torch.Generator().manual_seed(0))
+    lr_crop, hr_crop = apply_crop(lr, rgb, CropParams(params.top, params.left, params.size, 0))
     downscaled = np.asarray(Image.fromarray(hr_crop).resize((48, 48), Image.BICUBIC))
     assert np.array_equal(downscaled[2:-2, 2:-2], lr_crop[2:-2, 2:-2])  # bit-exact away from the crop edges
 
     variants = [dihedral(lr[:40, :40], index) for index in range(8)]
     assert np.array_equal(variants[0], lr[:40, :40])
     assert len({variant.tobytes() for variant in variants}) == 8
-    for seed in range(4):  # same seed: same position; augmentation adds one dihedral transform to both
-        plain, augmented = RandomPairCrop(48, augment=False, seed=seed)(batch), RandomPairCrop(48, seed=seed)(batch)
-        lr_plain, hr_plain = (plain[key][0].permute(1, 2, 0).numpy() for key in ("lr", "hr"))
-        lr_augmented, hr_augmented = (augmented[key][0].permute(1, 2, 0).numpy() for key in ("lr", "hr"))
+    for seed in range(4):  # the transform is applied to both crops alike
+        params = aligned_crop_params(lr.shape, 48, torch.Generator().manual_seed(seed))
+        lr_plain, hr_plain = apply_crop(lr, rgb, CropParams(params.top, params.left, params.size, 0))
+        lr_augmented, hr_augmented = apply_crop(lr, rgb, params)
         matches = [k for k in range(8) if np.array_equal(dihedral(lr_plain, k), lr_augmented)]
         assert len(matches) == 1 and np.array_equal(dihedral(hr_plain, matches[0]), hr_augmented)
 
@@ -231,11 +211,11 @@ def test_images_smaller_than_the_crop_are_skipped_with_a_count(tmp_path, caplog)
         features=photos.features,
     )
     mixed = datasets.concatenate_datasets([photos, tiny])
-    with caplog.at_level(logging.WARNING, logger="ucip_adapt.data.training"):
-        training = build_training_set(mixed, ["jpeg:40"], cache_dir=tmp_path)
-    assert len(training) == 2 and "skipped 1 of 3 pairs whose LR is smaller than the 64x64 crop" in caplog.text
+    with caplog.at_level(logging.WARNING, logger="ucip_adapt.training.pairs"):
+        pairs = materialize_pairs(degraded_pairs(mixed, ["jpeg:40"], cache_dir=tmp_path), min_lr_size=64)
+    assert len(pairs) == 2 and "skipped 1 of 3 pairs whose LR is under 64 pixels on a side" in caplog.text
     with pytest.raises(ValueError, match="smaller than the 64x64 crop"):
-        RandomPairCrop(64)({"hr": [small], "lr": [small.resize((50, 50))], "task": ["jpeg"]})
+        aligned_crop_params((50, 50, 3), 64, torch.Generator())
 
 
 def test_any_dataset_with_an_image_column_is_a_source():

@@ -12,10 +12,10 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from ucip_adapt.codecs import get_codec
-from ucip_adapt.degrade import degrade
+from ucip_adapt.image_degradation import degrade
 from ucip_adapt.image_io import read_image
 from ucip_adapt.training.packed_pairs import load_packed_pairs, save_packed_pairs
-from ucip_adapt.training.pairs import TrainingPair
+from ucip_adapt.training.pairs import ImagePair
 
 LEVELS = {"jpeg": ("10", "40"), "webp": ("1", "26")}
 
@@ -29,7 +29,7 @@ def photos(shared_dir) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def pairs(photos) -> list[TrainingPair]:
+def pairs(photos) -> list[ImagePair]:
     """Every photo at two levels of two codecs (JPEG and WebP), as the data pipeline degrades them."""
     result = []
     for name, path in photos.items():
@@ -37,11 +37,11 @@ def pairs(photos) -> list[TrainingPair]:
         for codec, levels in LEVELS.items():
             for level in levels:
                 pair = degrade(rgb, get_codec(codec), level)
-                result.append(TrainingPair(pair.compressed.lr, pair.hr, codec, name, codec, level, pair.compressed.bpp))
+                result.append(ImagePair(pair.compressed.lr, pair.hr, codec, name, codec, level, pair.compressed.bpp))
     return result
 
 
-def split(pairs: list[TrainingPair], heldout_name: str = "kodak/kodim07") -> tuple[list[TrainingPair], list[TrainingPair]]:
+def split(pairs: list[ImagePair], heldout_name: str = "kodak/kodim07") -> tuple[list[ImagePair], list[ImagePair]]:
     return [p for p in pairs if p.name != heldout_name], [p for p in pairs if p.name == heldout_name]
 
 

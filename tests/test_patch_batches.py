@@ -8,18 +8,18 @@ import pytest
 
 from ucip_adapt.image_io import read_image
 from ucip_adapt.training.batches import PatchBatches
-from ucip_adapt.training.pairs import TrainingPair
+from ucip_adapt.training.pairs import ImagePair
 
 
-def photo_pair(shared_data, name: str, lr_size: int, task: str) -> TrainingPair:
+def photo_pair(shared_data, name: str, lr_size: int, task: str) -> ImagePair:
     """A square LR of ``lr_size`` pixels cut from a Kodak photo (4x4 box-averaged), with its HR."""
     hr = read_image(shared_data / "eval" / "kodak24" / name)[: 4 * lr_size, : 4 * lr_size]
     lr = hr.reshape(lr_size, 4, lr_size, 4, 3).mean(axis=(1, 3)).round().astype(np.uint8)
-    return TrainingPair(lr, np.ascontiguousarray(hr), task, name)
+    return ImagePair(lr, np.ascontiguousarray(hr), task, name)
 
 
 @pytest.fixture(scope="module")
-def small_and_large(shared_data) -> list[TrainingPair]:
+def small_and_large(shared_data) -> list[ImagePair]:
     return [photo_pair(shared_data, "kodim01.png", 32, "small"), photo_pair(shared_data, "kodim02.png", 48, "large")]
 
 
@@ -63,7 +63,7 @@ def test_held_out_pairs_are_spread_over_every_degradation():
     from ucip_adapt.training.pairs import spread_over_degradations
 
     image = np.zeros((8, 8, 3), np.uint8)
-    ordered = [TrainingPair(image, image, codec, f"{i}", codec, level) for codec, level in [("jpeg", "10"), ("jpeg", "40"), ("clean", "lossless")]
+    ordered = [ImagePair(image, image, codec, f"{i}", codec, level) for codec, level in [("jpeg", "10"), ("jpeg", "40"), ("clean", "lossless")]
                for i in range(10)]
     chosen = spread_over_degradations(ordered, 7)
     assert [(p.codec, p.level) for p in chosen[:3]] == [("jpeg", "10"), ("jpeg", "40"), ("clean", "lossless")]

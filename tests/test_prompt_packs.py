@@ -115,7 +115,7 @@ def test_pack_for_other_weights_is_refused_before_touching_the_model(backbone, t
 def test_wrong_shapes_from_a_state_dict_are_refused(backbone):
     state = tuned_pack(backbone).prompt_state_dict("avif")
     state["stages.0.prompt.packs.bank"] = torch.zeros(4, 16)
-    with pytest.raises(PromptPackError, match=r"mis-shaped \['stages\.0\.prompt\.packs\.bank \(4, 16\) vs \(8, 16\)'\]"):
+    with pytest.raises(PromptPackError, match=r"mis-shaped 1: stages\.0\.prompt\.packs\.bank: file \(4, 16\) vs model \(8, 16\)"):
         backbone.load_prompts(state, adapter_name="broken")
     assert "broken" not in backbone.pack_names
 

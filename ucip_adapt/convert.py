@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from .config import UCIPConfig
+from .tensor_check import describe_mismatch
 
 _Rule = tuple[re.Pattern[str], str, Callable[[Tensor], Tensor] | None]
 
@@ -70,29 +71,19 @@ def convert_official_state_dict(official: Mapping[str, Tensor], expected: Mappin
             mismatches, so that a wrong ``--depths``/``--embed-dim``/... is spotted at once.
     """
     converted: dict[str, Tensor] = {}
-    unknown, shape_errors = [], []
+    unknown: dict[str, torch.Size] = {}
     for key, tensor in official.items():
         mapped = official_key_to_ours(key)
         if mapped is None or mapped[0] not in expected:
-            unknown.append(key)
+            unknown[key] = tensor.shape  # named as in the release: it has no name of ours
             continue
         name, transform = mapped
         value = transform(tensor) if transform is not None else tensor
-        if value.shape != expected[name]:
-            shape_errors.append(f"{key} {tuple(tensor.shape)} -> {name} expects {tuple(expected[name])}")
-            continue
         converted[name] = value.detach().to(torch.float32).contiguous()
-    missing = sorted(set(expected) - set(converted) - {e.split(" ")[2] for e in shape_errors})
-    if unknown or missing or shape_errors:
-        lines = ["The checkpoint does not match the configured UCIP network:"]
-        if shape_errors:
-            lines.append(f"  {len(shape_errors)} shape mismatch(es): " + "; ".join(shape_errors[:8]))
-        if unknown:
-            lines.append(f"  {len(unknown)} checkpoint key(s) with no place in the model: " + ", ".join(unknown[:8]))
-        if missing:
-            lines.append(f"  {len(missing)} model parameter(s) missing from the checkpoint: " + ", ".join(missing[:8]))
-        lines.append("  Check --depths, --embed-dim, --prompt-dim, --mlp-ratio, --share-dim, --interval and --tasks.")
-        raise ValueError("\n".join(lines))
+    problem = describe_mismatch({**unknown, **{name: t.shape for name, t in converted.items()}}, expected)
+    if problem:
+        raise ValueError(f"The checkpoint does not match the configured UCIP network ({problem}). "
+                         "Check --depths, --embed-dim, --prompt-dim, --mlp-ratio, --share-dim, --interval and --tasks.")
     return converted
 
 

@@ -137,7 +137,7 @@ class IntraVideoCodec(Codec):
         if height % 2 or width % 2:
             raise ValueError(
                 f"codec {self.name!r} codes YUV 4:2:0, which needs an even width and height, got {width}x{height}; "
-                f"pad first (ucip_adapt.degrade.pad_to_multiple(rgb, {self.block_size}))"
+                f"pad first (ucip_adapt.image_degradation.pad_to_multiple(rgb, {self.block_size}))"
             )
         context = av.CodecContext.create(self.encoder, "w")
         context.width, context.height = width, height

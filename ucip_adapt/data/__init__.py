@@ -1,9 +1,9 @@
 """Data on `datasets`: HR sources, the cached degraded pairs, random crops, and splits.
 
-    from ucip_adapt.data import load_hr_images, build_training_set
+    from ucip_adapt.data import load_hr_images, degraded_pairs
     hr = load_hr_images()                                   # scikit-image photos, no download
-    train = build_training_set(hr, ["jpeg", "hevc:37", "webp"], seed=0)
-    item = train[0]                                         # {"lr": 3x64x64, "hr": 3x256x256, "task": "jpeg"}
+    pairs = degraded_pairs(hr, ["jpeg", "hevc:37", "webp"])  # cached; one row per image, codec and level
+    row = pairs[0]                                          # {"name", "hr", "lr", "codec", "level", "task", "bpp", ...}
 
 Names are imported from their submodules on first use, so that ``ucip_adapt.data.crops`` (all that
 training from packed pairs needs) imports without ``datasets`` or the codec libraries.
@@ -14,15 +14,15 @@ from typing import Any
 
 _SUBMODULE_OF = {
     "CropParams": "crops",
-    "RandomPairCrop": "crops",
     "aligned_crop_params": "crops",
     "apply_crop": "crops",
     "dihedral": "crops",
-    "Degradation": "degraded",
-    "degrade_dataset": "degraded",
-    "parse_degradations": "degraded",
-    "require_encoders": "degraded",
-    "vvc_bitstream_template": "degraded",
+    "Degradation": "degraded_dataset",
+    "bitstream_folder_template": "degraded_dataset",
+    "degrade_dataset": "degraded_dataset",
+    "parse_degradations": "degraded_dataset",
+    "require_encoders": "degraded_dataset",
+    "vvc_bitstream_template": "degraded_dataset",
     "EMBEDDED_PHOTO_FILES": "embedded",
     "embedded_photos": "embedded",
     "from_dataset": "sources",
@@ -32,7 +32,6 @@ _SUBMODULE_OF = {
     "is_heldout": "split",
     "split_heldout": "split",
     "split_validation": "split",
-    "build_training_set": "training",
     "degraded_pairs": "training",
     "vvc_pairs": "training",
 }

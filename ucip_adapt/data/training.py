@@ -1,21 +1,15 @@
-"""Training and evaluation sets that mix several codecs and levels, each with its task name."""
+"""Degraded pairs that mix several codecs and levels, each with its task name."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import datasets
-import torch
 
 from ucip_adapt.codecs import get_codec
-from ucip_adapt.data.crops import RandomPairCrop
-from ucip_adapt.data.degraded import Degradation, degrade_dataset, parse_degradations, require_encoders, vvc_bitstream_template
+from ucip_adapt.data.degraded_dataset import Degradation, degrade_dataset, parse_degradations, require_encoders, vvc_bitstream_template
 from ucip_adapt.data.sources import image_folder
-from ucip_adapt.degrade import SCALE
-
-logger = logging.getLogger(__name__)
 
 
 def degraded_pairs(
@@ -33,37 +27,6 @@ def degraded_pairs(
     if not parts:
         raise ValueError("no degradations given: name at least one codec, e.g. ['jpeg', 'hevc']")
     return datasets.concatenate_datasets(parts)
-
-
-def build_training_set(
-    hr_images: datasets.Dataset,
-    degradations: Iterable[str | Degradation],
-    *,
-    patch_size: int = 64,
-    seed: int | torch.Generator | None = None,
-    augment: bool = True,
-    cache_dir: str | Path | None = None,
-    num_proc: int | None = None,
-) -> datasets.Dataset:
-    """A training set of random aligned crops: `degraded_pairs`, minus the pairs whose LR is
-    smaller than the crop (skipped, with a logged count), with `RandomPairCrop` as its transform.
-
-    Each item is ``{"lr": 3 x p x p, "hr": 3 x 4p x 4p, "task": str}`` (float32 in [0, 1]).
-    """
-    pairs = degraded_pairs(hr_images, degradations, cache_dir=cache_dir, num_proc=num_proc)
-    large_enough = pairs.filter(
-        lambda widths, heights: [w >= patch_size and h >= patch_size for w, h in zip(widths, heights)],
-        input_columns=["lr_width", "lr_height"],
-        batched=True,
-        desc=f"keeping LR images of at least {patch_size}x{patch_size}",
-    )
-    skipped = len(pairs) - len(large_enough)
-    if skipped:
-        logger.warning(
-            "skipped %d of %d pairs whose LR is smaller than the %dx%d crop (HR under %d pixels on a side)",
-            skipped, len(pairs), patch_size, patch_size, patch_size * SCALE,
-        )  # fmt: skip
-    return large_enough.with_transform(RandomPairCrop(patch_size, SCALE, augment=augment, seed=seed))
 
 
 def vvc_pairs(

@@ -11,7 +11,7 @@ from skimage.data import data_dir
 
 from ..atomic import atomic_path
 from ..codecs import get_codec
-from ..degrade import make_clean_pair
+from ..image_degradation import make_clean_pair
 from ..image_io import read_image
 
 EXAMPLES: tuple[tuple[str, str | None, str], ...] = (

@@ -21,6 +21,7 @@ from ..config import UCIPConfig
 from ..bundled import DEFAULT_BACKBONE_ID
 from ..hub import DOWNLOAD_KWARGS, resolve_file, resolve_folder
 from ..prompts.loader import PromptPackMixin
+from ..tensor_check import describe_mismatch
 from .network import UCIPNetwork
 from .routing import TaskRouting
 
@@ -115,10 +116,8 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
         if non_finite:
             raise ValueError(f"The LR input holds {non_finite} NaN or infinite value(s) of {lr.numel()}; "
                              "replace them (e.g. torch.nan_to_num(lr).clamp(0, 1)) before upscaling.")
-        height, width = lr.shape[-2:]
         sr = self(pad_for_inference(lr, self.config.min_inference_side), task)
-        scale = self.config.scale
-        return sr[..., : height * scale, : width * scale].clamp_(0, 1)
+        return crop_output(sr, lr.shape[-2:], self.config.scale)
 
     # ------------------------------------------------------- backbone weights
     def backbone_state_dict(self) -> dict[str, Tensor]:
@@ -127,26 +126,11 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
 
     def load_backbone_state_dict(self, state: dict[str, Tensor]) -> None:
         """Load backbone weights strictly: a missing, unexpected or mis-shaped tensor is an error naming it."""
-        expected = self.backbone_state_dict()
-        missing = sorted(set(expected) - set(state))
-        unexpected = sorted(set(state) - set(expected))
-        mis_shaped = [
-            f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
-            for k in expected
-            if k in state and state[k].shape != expected[k].shape
-        ]
-        if missing or unexpected or mis_shaped:
-            parts = []
-            if missing:
-                parts.append(f"missing {len(missing)}: {', '.join(missing[:8])}")
-            if unexpected:
-                parts.append(f"unexpected {len(unexpected)}: {', '.join(unexpected[:8])}")
-            if mis_shaped:
-                parts.append(f"mis-shaped {len(mis_shaped)}: {'; '.join(mis_shaped[:8])}")
-            raise ValueError(
-                "Weights do not fit this UCIP configuration (" + " | ".join(parts) + "). "
-                "Check that config.json belongs to these weights."
-            )
+        expected = {name: t.shape for name, t in self.backbone_state_dict().items()}
+        problem = describe_mismatch({name: t.shape for name, t in state.items()}, expected)
+        if problem:
+            raise ValueError(f"Weights do not fit this UCIP configuration ({problem}). "
+                             "Check that config.json belongs to these weights.")
         self.load_state_dict(state, strict=False)
 
     # -------------------------------------------------------------------- Hub
@@ -221,3 +205,11 @@ def pad_for_inference(lr: Tensor, minimum: int) -> Tensor:
         pad_w = min(target_w - lr.shape[-1], lr.shape[-1] - 1)
         lr = F.pad(lr, (0, pad_w, 0, pad_h), mode="reflect")
     return lr
+
+
+def crop_output(sr: Tensor, lr_size: Sequence[int], scale: int) -> Tensor:
+    """The output of an LR input of ``lr_size`` (height, width) from the output of its input as
+    padded by :func:`pad_for_inference`: the top-left ``scale`` times that size, clamped to [0, 1]
+    (in place)."""
+    height, width = lr_size
+    return sr[..., : height * scale, : width * scale].clamp_(0, 1)

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from ..cards import LIBRARY_NAME, write_pack_card
 from ..hub import resolve_file
+from ..tensor_check import describe_mismatch
 from .fingerprint import config_fingerprint, weights_fingerprint
 from .pack_file import DEFAULT_WEIGHT_NAME, PromptPack, PromptPackError, read_pack, refuse_to_replace, write_pack
 from .sharing import push_pack
@@ -81,7 +82,7 @@ class PromptPackMixin:
             **known,
             "base_model": self.name_or_path,
             "base_fingerprint": self.backbone_fingerprint(),
-            "shapes": self._pack_shapes(),
+            "shapes": self._pack_dimensions(),
             "num_parameters": sum(t.numel() for t in tensors.values()),
         }
         return PromptPack(tensors, full)
@@ -188,7 +189,8 @@ class PromptPackMixin:
         return {name: dict(self._pack_metadata[name]) for name in self.pack_names}
 
     # ------------------------------------------------------------- checking
-    def _pack_shapes(self) -> dict[str, int]:
+    def _pack_dimensions(self) -> dict[str, int]:
+        """The backbone sizes a pack's tensors follow, recorded in its metadata as ``shapes``."""
         return {
             "num_stages": self.config.num_stages,
             "num_prompts": self.config.num_prompts,
@@ -217,19 +219,13 @@ class PromptPackMixin:
                         f"({part} fingerprint {ours[part][:12]}...). A pack only works on the exact backbone it was tuned on: "
                         "load that backbone, or tune a pack for this one with recipes/tune_prompts.py --backbone ..."
                     )
-        expected = _pack_shapes_for(self)
-        got = {key: t.shape for key, t in pack.tensors.items()}
-        if got != expected:
-            missing = sorted(set(expected) - set(got))
-            unexpected = sorted(set(got) - set(expected))
-            mis_shaped = [f"{k} {tuple(got[k])} vs {tuple(expected[k])}" for k in expected if k in got and got[k] != expected[k]]
-            raise PromptPackError(
-                f"The prompt pack {origin} does not fit this backbone ({self._pack_shapes()}): "
-                f"missing {missing[:6]}, unexpected {unexpected[:6]}, mis-shaped {mis_shaped[:6]}."
-            )
+        expected = _pack_tensor_shapes(self)
+        problem = describe_mismatch({key: t.shape for key, t in pack.tensors.items()}, expected)
+        if problem:
+            raise PromptPackError(f"The prompt pack {origin} does not fit this backbone ({self._pack_dimensions()}): {problem}.")
 
 
-def _pack_shapes_for(model: PromptPackMixin) -> dict[str, torch.Size]:
+def _pack_tensor_shapes(model: PromptPackMixin) -> dict[str, torch.Size]:
     """File keys and shapes of a pack for ``model``: a bank and a coefficient head per stage."""
     shapes = {}
     for i, stage in enumerate(model.stages):

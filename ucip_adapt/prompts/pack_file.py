@@ -40,10 +40,6 @@ class PromptPack:
     tensors: dict[str, Tensor]
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def num_parameters(self) -> int:
-        return sum(t.numel() for t in self.tensors.values())
-
 
 def write_pack(path: str | Path, pack: PromptPack) -> Path:
     """Write ``pack`` to ``path`` atomically (never a half-written file) and return the path.

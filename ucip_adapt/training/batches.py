@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from ..data.crops import aligned_crop_params, apply_crop
-from .pairs import TrainingPair
+from ..pixels import images_to_tensor
+from .pairs import ImagePair
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,11 @@ class PatchBatches:
     trains equally often whatever its number of levels (``clean`` has one, a codec four).
     """
 
-    def __init__(self, pairs: Sequence[TrainingPair], *, batch_size: int, patch_sizes: Sequence[int], seed: int, scale: int = 4) -> None:
+    def __init__(self, pairs: Sequence[ImagePair], *, batch_size: int, patch_sizes: Sequence[int], seed: int, scale: int = 4) -> None:
         if not pairs:
             raise ValueError("No training pairs: the data source produced no image at least as large as the crop.")
         self.batch_size, self.patch_sizes, self.seed, self.scale = batch_size, list(patch_sizes), seed, scale
-        self.pairs_by_size: dict[int, list[list[TrainingPair]]] = {}
+        self.pairs_by_size: dict[int, list[list[ImagePair]]] = {}
         for size in self.patch_sizes:
             eligible = [pair for pair in pairs if min(pair.lr.shape[:2]) >= size]
             if not eligible:
@@ -73,8 +73,4 @@ class PatchBatches:
                 lrs.append(lr)
                 hrs.append(hr)
                 tasks.append(pair.task)
-        return MicroBatch(_to_tensor(lrs), _to_tensor(hrs), tasks)
-
-
-def _to_tensor(images: list[np.ndarray]) -> Tensor:
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
+        return MicroBatch(images_to_tensor(lrs), images_to_tensor(hrs), tasks)

@@ -15,7 +15,8 @@ from accelerate import Accelerator
 from PIL import Image
 
 from ..metrics import psnr_y, ssim_y
-from .pairs import TrainingPair
+from ..pixels import images_to_tensor, tensor_to_images
+from .pairs import ImagePair
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,11 @@ def bicubic_upscale(lr: np.ndarray, scale: int = 4) -> np.ndarray:
 
 def model_upscale(model: torch.nn.Module, lr: np.ndarray, task: str | int, device: torch.device) -> np.ndarray:
     """The model's x4 output of one uint8 image, rounded to uint8 as the metric convention wants."""
-    tensor = torch.from_numpy(np.array(lr)).permute(2, 0, 1)[None].float().div(255).to(device)
-    sr = _unwrap(model).upscale(tensor, task=task)
-    return sr[0].permute(1, 2, 0).mul(255).round().byte().cpu().numpy()
+    return tensor_to_images(_unwrap(model).upscale(images_to_tensor([lr], device), task=task))[0]
 
 
 def score_pairs(
-    pairs: Sequence[TrainingPair], model: torch.nn.Module | None = None, task: str | int | None = None,
+    pairs: Sequence[ImagePair], model: torch.nn.Module | None = None, task: str | int | None = None,
     accelerator: Accelerator | None = None,
 ) -> list[ImageScore]:
     """PSNR-Y / SSIM-Y of every pair: bicubic when ``model`` is None, else the model run with

@@ -41,9 +41,7 @@ class LoopConfig:
     eval_every: int = 0
     ema_decay: float = 0.999
     lr_halvings: tuple[float, ...] = (1 / 3, 2 / 3)
-    warmup_steps: int = 0
     resume: bool = False
-    max_grad_norm: float = 0.0
     time_budget_seconds: float = 0.0
     """When set, ``steps`` becomes the cap, and the run is as many steps as fit in this wall time."""
     select: str = "last"
@@ -60,11 +58,8 @@ BUDGET_TIMED_STEPS = 20
 
 def learning_rate_at(step: int, config: LoopConfig) -> float:
     """The release's schedule scaled to ``steps``: halved at each fraction of ``lr_halvings``
-    (100k and 200k of 300k), after an optional linear warm-up."""
-    factor = 0.5 ** sum(step >= fraction * config.steps for fraction in config.lr_halvings)
-    if config.warmup_steps and step < config.warmup_steps:
-        factor *= (step + 1) / config.warmup_steps
-    return config.learning_rate * factor
+    (100k and 200k of 300k)."""
+    return config.learning_rate * 0.5 ** sum(step >= fraction * config.steps for fraction in config.lr_halvings)
 
 
 @dataclass
@@ -136,8 +131,6 @@ def train(
                 sr = ddp_model(lr, task=batch.tasks).float()
                 loss = F.l1_loss(sr, hr)
                 accelerator.backward(loss)
-                if accelerator.sync_gradients and config.max_grad_norm:
-                    accelerator.clip_grad_norm_(list(trainable.values()), config.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
             step_stats += torch.stack([loss.detach(), F.mse_loss(sr.detach().clamp(0, 1), hr)]) / num_micro

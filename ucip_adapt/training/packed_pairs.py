@@ -29,7 +29,7 @@ from safetensors.torch import save_file
 
 from ..atomic import atomic_path
 from ..image_io import read_image
-from .pairs import TrainingPair
+from .pairs import ImagePair
 
 FORMAT = "ucip-adapt packed pairs 1"
 
@@ -47,8 +47,8 @@ class PackSummary:
 
 def save_packed_pairs(
     path: str | Path,
-    train: Sequence[TrainingPair],
-    heldout: Sequence[TrainingPair],
+    train: Sequence[ImagePair],
+    heldout: Sequence[ImagePair],
     *,
     source: str,
     hr_files: Mapping[str, Path] | None = None,
@@ -69,7 +69,7 @@ def save_packed_pairs(
     photo_index: dict[str, int] = {}
     size = 0
 
-    def add_photo(pair: TrainingPair) -> int:
+    def add_photo(pair: ImagePair) -> int:
         nonlocal size
         if pair.name not in photo_index:
             encoding, data = _encode_hr(pair.hr, (hr_files or {}).get(pair.name))
@@ -79,7 +79,7 @@ def save_packed_pairs(
             size += data.numel()
         return photo_index[pair.name]
 
-    def add_pair(pair: TrainingPair, split: str) -> None:
+    def add_pair(pair: ImagePair, split: str) -> None:
         nonlocal size
         data = _bytes_tensor(_webp_lossless(pair.lr))
         tensors[f"lr.{len(records)}"] = data
@@ -89,7 +89,7 @@ def save_packed_pairs(
 
     for pair in heldout:
         add_pair(pair, "heldout")
-    by_photo: dict[str, list[TrainingPair]] = {}
+    by_photo: dict[str, list[ImagePair]] = {}
     for pair in train:
         by_photo.setdefault(pair.name, []).append(pair)
     order = sorted(by_photo)
@@ -117,7 +117,7 @@ def save_packed_pairs(
     )
 
 
-def load_packed_pairs(path: str | Path) -> tuple[list[TrainingPair], list[TrainingPair], str]:
+def load_packed_pairs(path: str | Path) -> tuple[list[ImagePair], list[ImagePair], str]:
     """The training pairs, the held-out pairs and the ``source`` line of a pack written by `save_packed_pairs`."""
     with safe_open(str(path), framework="np") as handle:
         metadata = handle.metadata() or {}
@@ -126,25 +126,25 @@ def load_packed_pairs(path: str | Path) -> tuple[list[TrainingPair], list[Traini
         photos = json.loads(metadata["photos"])
         hrs = [_decode_checked(handle.get_tensor(f"photo.{i}"), photo["shape"], photo["sha256"], f"{path}: photo {photo['name']}")
                for i, photo in enumerate(photos)]
-        splits: dict[str, list[TrainingPair]] = {"train": [], "heldout": []}
+        splits: dict[str, list[ImagePair]] = {"train": [], "heldout": []}
         for j, record in enumerate(json.loads(metadata["pairs"])):
             name = photos[record["photo"]]["name"]
             lr = _decode_checked(handle.get_tensor(f"lr.{j}"), record["shape"], record["sha256"], f"{path}: LR {j} of {name}")
-            splits[record["split"]].append(TrainingPair(lr, hrs[record["photo"]], record["task"], name, record["codec"],
+            splits[record["split"]].append(ImagePair(lr, hrs[record["photo"]], record["task"], name, record["codec"],
                                                         record["level"], record["bpp"]))
     return splits["train"], splits["heldout"], metadata["source"]
 
 
-def _spread_over_tasks(pairs: list[TrainingPair], count: int | None, rng: random.Random) -> list[TrainingPair]:
+def _spread_over_tasks(pairs: list[ImagePair], count: int | None, rng: random.Random) -> list[ImagePair]:
     """``count`` of ``pairs`` (all when None), taken round-robin over the tasks from shuffled levels."""
     if count is None:
         return pairs
-    by_task: dict[str, list[TrainingPair]] = {}
+    by_task: dict[str, list[ImagePair]] = {}
     for pair in pairs:
         by_task.setdefault(pair.task, []).append(pair)
     for group in by_task.values():
         rng.shuffle(group)
-    chosen: list[TrainingPair] = []
+    chosen: list[ImagePair] = []
     while len(chosen) < count and any(by_task.values()):
         for task in sorted(by_task):
             if by_task[task] and len(chosen) < count:

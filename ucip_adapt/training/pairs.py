@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TrainingPair:
-    """One degraded image: compressed LR, its HR (4x the LR size), the task, and where it came from."""
+class ImagePair:
+    """One degraded image: compressed LR, its HR (4x the LR size), the task, and where it came from;
+    training crops it and evaluation scores it whole."""
 
     lr: np.ndarray
     hr: np.ndarray
@@ -33,7 +34,7 @@ class TrainingPair:
     bpp: float = 0.0
 
 
-def materialize_pairs(pairs: datasets.Dataset, *, min_lr_size: int = 0, scale: int = 4) -> list[TrainingPair]:
+def materialize_pairs(pairs: datasets.Dataset, *, min_lr_size: int = 0, scale: int = 4) -> list[ImagePair]:
     """Decode every pair of a degraded dataset; pairs whose LR is under ``min_lr_size`` on a side are
     skipped (logged with their count), since a crop cannot be cut from them."""
     hr_cache: dict[str, np.ndarray] = {}
@@ -46,20 +47,20 @@ def materialize_pairs(pairs: datasets.Dataset, *, min_lr_size: int = 0, scale: i
         if row["name"] not in hr_cache:
             hr = read_image(row["hr"], log_conversions=False)
             hr_cache[row["name"]] = np.ascontiguousarray(hr[: lr.shape[0] * scale, : lr.shape[1] * scale])
-        result.append(TrainingPair(lr, hr_cache[row["name"]], row["task"], row["name"], row["codec"], row["level"], row["bpp"]))
+        result.append(ImagePair(lr, hr_cache[row["name"]], row["task"], row["name"], row["codec"], row["level"], row["bpp"]))
     if skipped:
         logger.warning("skipped %d of %d pairs whose LR is under %d pixels on a side", skipped, len(pairs), min_lr_size)
     return result
 
 
-def spread_over_degradations(pairs: list[TrainingPair], count: int) -> list[TrainingPair]:
+def spread_over_degradations(pairs: list[ImagePair], count: int) -> list[ImagePair]:
     """At most ``count`` pairs taken in turn from each degradation (codec and level), so that a
     held-out score covers every level and task however the list is ordered (it comes ordered by
     degradation, so its first pairs would all be the first level)."""
-    groups: dict[tuple[str, str], list[TrainingPair]] = {}
+    groups: dict[tuple[str, str], list[ImagePair]] = {}
     for pair in pairs:
         groups.setdefault((pair.codec, pair.level), []).append(pair)
-    chosen: list[TrainingPair] = []
+    chosen: list[ImagePair] = []
     for rank in range(max((len(group) for group in groups.values()), default=0)):
         chosen += [group[rank] for group in groups.values() if rank < len(group)]
     return chosen[:count]

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..modeling.ucip import UCIP, inference_size, pad_for_inference
+from ..modeling.ucip import UCIP, crop_output, inference_size, pad_for_inference
+from ..pixels import images_to_tensor, tensor_to_images
 from .banded import Progress, count_steps, forward_banded
 
 DEFAULT_TILE_PIXELS = 256 * 256
-"""LR pixels run at once: up to this a batch runs whole, beyond it by bands of this many pixels.
-With ucip-small on CPU, 3840x2160 outputs then peak near 1.7 GB of RSS (docs/upscale.md)."""
+"""LR pixels run at once: up to this a batch runs whole, beyond it by bands of this many pixels
+(docs/upscale.md measures the time and peak memory per model, size and band)."""
 
 DEFAULT_MAX_BATCH = 8
 
@@ -83,7 +84,7 @@ class Upscaler:
         if len(shapes) != 1:
             raise ValueError(f"A batch holds images of one size, got {sorted(shapes)}")
         height, width = images[0].shape[:2]
-        lr = torch.from_numpy(np.stack(images)).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+        lr = images_to_tensor(images, self.device)
         routing = self.model.route(list(tasks), len(images))
         padded = pad_for_inference(lr, self.model.config.min_inference_side)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
@@ -91,9 +92,7 @@ class Upscaler:
                 sr = forward_banded(self.model, padded, routing, self.tile_pixels, progress)
             else:
                 sr = self.model.forward_routed(padded, routing)
-        scale = self.model.config.scale
-        sr = sr[..., : height * scale, : width * scale].float().clamp_(0, 1).mul_(255).round_()
-        return list(sr.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+        return tensor_to_images(crop_output(sr, (height, width), self.model.config.scale))
 
 
 def plan_batches(sizes: Sequence[tuple[int, int] | None], tile_pixels: int, max_batch: int, min_side: int = 1) -> list[list[int]]:

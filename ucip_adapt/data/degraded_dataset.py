@@ -1,6 +1,6 @@
 """The cached degraded dataset: HR images -> (HR, LR, codec, level, task) pairs, computed once.
 
-`degrade_dataset` runs the pipeline of `ucip_adapt.degrade` over an HR dataset with
+`degrade_dataset` runs the pipeline of `ucip_adapt.image_degradation` over an HR dataset with
 `datasets.Dataset.map` (deterministic, no randomness, optionally multiprocess with `num_proc`)
 and stores the result as an Arrow file in a cache folder. The file name is a fingerprint of
 everything that decides the result: the HR dataset's own fingerprint (which changes when its
@@ -29,7 +29,7 @@ from PIL import Image
 
 from ucip_adapt.codecs import Codec, Level, get_codec
 from ucip_adapt.data.sources import IMAGE_COLUMN, NAME_COLUMN
-from ucip_adapt.degrade import HR_MULTIPLE, SCALE, compress_lr, make_clean_pair, measure_compressed
+from ucip_adapt.image_degradation import HR_MULTIPLE, SCALE, compress_lr, make_clean_pair, measure_compressed
 from ucip_adapt.image_io import read_image
 
 logger = logging.getLogger(__name__)
@@ -106,11 +106,17 @@ def require_encoders(degradations: Iterable[Degradation]) -> None:
             get_codec(degradation.codec).check_encoder()
 
 
+def bitstream_folder_template(bitstreams: str | Path) -> str:
+    """`Degradation.pre_encoded` template of a folder of pre-encoded VVC bitstreams laid out as
+    ``<bitstreams>/[<folder>/]qp<QP>/<stem>.266``, ``<folder>/<stem>`` being the HR image's name."""
+    return str(Path(bitstreams)) + "/{folder}/qp{level}/{stem}.266"
+
+
 def vvc_bitstream_template(data_root: str | Path, subset: str) -> str:
     """`Degradation.pre_encoded` template of the bitstream layout of ``shared/data``:
     ``<data_root>/vvc/<subset>/[<folder>/]qp<QP>/<stem>.266`` for the HR images of
     ``<data_root>/<subset>`` (subset ``"eval/kodak24"``, or ``"train"`` for all its sets)."""
-    return str(Path(data_root) / "vvc" / subset) + "/{folder}/qp{level}/{stem}.266"
+    return bitstream_folder_template(Path(data_root) / "vvc" / subset)
 
 
 def degrade_dataset(
