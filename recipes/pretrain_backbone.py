@@ -31,7 +31,6 @@ import logging
 import platform
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from accelerate import Accelerator
@@ -49,9 +48,6 @@ from ucip_adapt.training.launch import end_run, make_accelerator
 from ucip_adapt.training.loop import train
 from ucip_adapt.training.packed_pairs import load_packed_pairs, save_packed_pairs
 from ucip_adapt.training.pairs import ImagePair, spread_over_degradations
-
-if TYPE_CHECKING:  # the data pipeline is imported only when pairs are built from images
-    from ucip_adapt.data import Degradation
 
 logger = logging.getLogger("pretrain_backbone")
 
@@ -90,20 +86,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def degradations_for(codecs: list[str], vvc_bitstreams: str | None) -> list[Degradation]:
-    """Every codec at its four levels; VVC from pre-encoded bitstreams when a folder is given."""
-    from ucip_adapt.data import Degradation, bitstream_folder_template, parse_degradations
-
-    degradations = []
-    for codec in codecs:
-        if codec == "vvc" and vvc_bitstreams is not None:
-            template = bitstream_folder_template(vvc_bitstreams)
-            degradations += [Degradation("vvc", d.level, pre_encoded=template) for d in parse_degradations(["vvc"])]
-        else:
-            degradations += parse_degradations([codec])
-    return degradations
-
-
 def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
     """Random weights of ``--preset``, or the ``--init-from`` backbone carried over to that network;
     either way inputs under the largest ``--patch-size`` are mirrored out to it at inference."""
@@ -126,7 +108,7 @@ def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
 def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[ImagePair], list[ImagePair]]:
     """Training and held-out pairs of every (data folder, codec, level), decoded into memory; the
     held-out ones thinned to ``--max-eval-images``, every degradation in turn."""
-    from ucip_adapt.data import degraded_pairs, load_hr_images, split_heldout
+    from ucip_adapt.data import codec_degradations, degraded_pairs, load_hr_images, split_heldout
     from ucip_adapt.training.pairs import materialize_pairs
 
     folders = args.data or [None]
@@ -136,7 +118,7 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[ImageP
     train_pairs, heldout_pairs = [], []
     for folder, vvc in zip(folders, bitstreams):
         hr_train, hr_heldout = split_heldout(load_hr_images(folder, cache_dir=args.cache_dir), args.heldout_fraction)
-        degradations = degradations_for(codecs, vvc)
+        degradations = codec_degradations(codecs, vvc)
         train_pairs += materialize_pairs(degraded_pairs(hr_train, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
                                          min_lr_size=min(args.patch_size))
         heldout_pairs += materialize_pairs(degraded_pairs(hr_heldout, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))

@@ -15,7 +15,8 @@ from PIL import Image
 from ucip_adapt.cli import main
 from ucip_adapt.demo import FROM_FILE, MAX_INPUT_PIXELS, make_examples, restore_file, task_choices
 from ucip_adapt.metrics import psnr_y
-from ucip_adapt.upscale import Upscaler, load_model
+from ucip_adapt.upscale import TaskChooser, Upscaler, load_model
+from ucip_adapt.upscale.loading import load_estimator_of
 
 CHROMIUM = os.environ.get("UCIP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = os.environ.get("UCIP_DEMO_SCREENSHOT")
@@ -25,6 +26,11 @@ SCREENSHOT = os.environ.get("UCIP_DEMO_SCREENSHOT")
 @pytest.fixture(scope="module")
 def upscaler() -> Upscaler:
     return Upscaler(load_model())
+
+
+@pytest.fixture(scope="module")
+def chooser(upscaler: Upscaler) -> TaskChooser:
+    return TaskChooser(upscaler.model, estimator=load_estimator_of(upscaler.model))
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +47,12 @@ def real_jpeg(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return path
 
 
-def test_the_file_decides_the_task_and_the_reason_says_so(upscaler: Upscaler, examples: list[Path], tmp_path: Path) -> None:
-    chosen = {path.suffix: restore_file(upscaler, path, FROM_FILE, tmp_path) for path in examples}
+def test_the_file_decides_the_task_and_the_reason_says_so(upscaler: Upscaler, chooser: TaskChooser, examples: list[Path], tmp_path: Path) -> None:
+    chosen = {path.suffix: restore_file(upscaler, chooser, path, FROM_FILE, tmp_path) for path in examples}
     assert {suffix: result.task for suffix, result in chosen.items()} == {".jpg": "jpeg", ".webp": "webp", ".avif": "avif", ".png": "clean"}
-    assert "jpeg" in chosen[".jpg"].reason and "backbone task" in chosen[".jpg"].reason
-    assert "prompt pack `avif`" in chosen[".avif"].reason
-    assert "no codec's output" in chosen[".png"].reason
+    assert chosen[".jpg"].reason == "backbone task; container: JPEG"
+    assert chosen[".avif"].reason == "prompt pack; container: AVIF"
+    assert chosen[".png"].reason.startswith("backbone task; estimated clean (")
     for path, result in zip(examples, chosen.values()):
         height, width = np.asarray(Image.open(path)).shape[:2]
         assert result.restored.shape == result.bicubic.shape == (4 * height, 4 * width, 3)
@@ -55,27 +61,27 @@ def test_the_file_decides_the_task_and_the_reason_says_so(upscaler: Upscaler, ex
         assert psnr_y(result.restored, result.bicubic) < 60  # the network changed the picture
 
 
-def test_a_task_chosen_by_hand_runs_and_an_unknown_one_names_the_choices(upscaler: Upscaler, examples: list[Path], tmp_path: Path) -> None:
+def test_a_task_chosen_by_hand_runs_and_an_unknown_one_names_the_choices(upscaler: Upscaler, chooser: TaskChooser, examples: list[Path], tmp_path: Path) -> None:
     jpeg = examples[0]
-    by_hand = restore_file(upscaler, jpeg, "webp", tmp_path)
-    assert by_hand.task == "webp" and by_hand.reason == "chosen by hand: `webp`"
-    from_file = restore_file(upscaler, jpeg, FROM_FILE, tmp_path / "other")
+    by_hand = restore_file(upscaler, chooser, jpeg, "webp", tmp_path)
+    assert by_hand.task == "webp" and by_hand.reason == "chosen by hand"
+    from_file = restore_file(upscaler, chooser, jpeg, FROM_FILE, tmp_path / "other")
     assert not np.array_equal(by_hand.restored, from_file.restored)
     with pytest.raises(ValueError, match="Unknown task 'png'.*jpeg"):
-        restore_file(upscaler, jpeg, "png", tmp_path)
+        restore_file(upscaler, chooser, jpeg, "png", tmp_path)
     assert task_choices(upscaler.model) == [FROM_FILE, "jpeg", "hevc", "vvc", "webp", "clean", "avif", "jxl", "jpeg2000"]
 
 
-def test_too_large_or_unreadable_files_are_refused_with_the_way_out(upscaler: Upscaler, tmp_path: Path) -> None:
+def test_too_large_or_unreadable_files_are_refused_with_the_way_out(upscaler: Upscaler, chooser: TaskChooser, tmp_path: Path) -> None:
     side = int(MAX_INPUT_PIXELS**0.5) + 1
     large = tmp_path / "large.png"
     Image.new("RGB", (side, side)).save(large)
     with pytest.raises(ValueError, match="ucip-adapt upscale"):
-        restore_file(upscaler, large, FROM_FILE, tmp_path)
+        restore_file(upscaler, chooser, large, FROM_FILE, tmp_path)
     text = tmp_path / "notes.jpg"
     text.write_text("not a picture")
     with pytest.raises(ValueError, match="not an image file"):
-        restore_file(upscaler, text, FROM_FILE, tmp_path)
+        restore_file(upscaler, chooser, text, FROM_FILE, tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["large.png", "notes.jpg"]
 
 
@@ -117,7 +123,7 @@ def test_the_page_restores_an_uploaded_jpeg_in_a_real_browser(upscaler: Upscaler
             browser.close()
     finally:
         demo.close()
-    assert "jpeg" in info and "96x64 -> 384x256" in info
+    assert "container: JPEG" in info and "96x64 -> 384x256" in info
     assert result.size == (384, 256)
     bicubic_psnr = psnr_y(np.asarray(Image.open(real_jpeg).resize((384, 256), Image.Resampling.BICUBIC)), np.asarray(result.convert("RGB")))
     assert bicubic_psnr < 60  # the download is the network's output, not a resized copy

@@ -16,7 +16,7 @@ import torch
 from ucip_adapt import UCIP
 from ucip_adapt.codecs import get_codec
 from ucip_adapt.config import SEEN_TASKS, preset
-from ucip_adapt.degrade import compress_lr, make_clean_pair, measure_decoded
+from ucip_adapt.image_degradation import compress_lr, make_clean_pair, measure_decoded
 from ucip_adapt.image_io import read_image
 from ucip_adapt.metrics import psnr_y, ssim_y
 from ucip_adapt.prompts.fingerprint import weights_fingerprint

@@ -2,7 +2,7 @@
 and every shipped pack beats (or ties within 0.001 dB) the seen task it started from.
 
 One 128x128 LR crop (the centre 512x512 of Kodak's kodim03, degraded by the pipeline of
-``ucip_adapt.degrade``), at levels where the measured margins are clear of rounding; PSNR-Y as the
+``ucip_adapt.image_degradation``), at levels where the measured margins are clear of rounding; PSNR-Y as the
 README's tables measure it (uint8 outputs, BT.601 Y, 4-pixel border).
 """
 
@@ -16,7 +16,7 @@ import torch
 
 from ucip_adapt import UCIP
 from ucip_adapt.codecs import get_codec
-from ucip_adapt.degrade import degrade, make_clean_pair
+from ucip_adapt.image_degradation import degrade, make_clean_pair
 from ucip_adapt.image_io import read_image
 from ucip_adapt.metrics import psnr_y
 from ucip_adapt.training.evaluation import bicubic_upscale, model_upscale

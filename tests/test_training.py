@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from ucip_adapt import UCIP
 from ucip_adapt.codecs import get_codec
 from ucip_adapt.config import preset
-from ucip_adapt.degrade import degrade, make_clean_pair
+from ucip_adapt.image_degradation import degrade, make_clean_pair
 from ucip_adapt.image_io import read_image
 from ucip_adapt.metrics import psnr_y
 from ucip_adapt.prompts import read_pack
@@ -28,7 +28,7 @@ from ucip_adapt.training.evaluation import bicubic_upscale
 from ucip_adapt.training.launch import LaunchError, check_precision, make_accelerator
 from ucip_adapt.training.loop import LoopConfig, train
 from ucip_adapt.training.methods import setup_method
-from ucip_adapt.training.pairs import TrainingPair
+from ucip_adapt.training.pairs import ImagePair
 
 REPO = Path(__file__).resolve().parents[1]
 TUNE = REPO / "recipes" / "tune_prompts.py"
@@ -194,7 +194,7 @@ def test_gradient_accumulation_gives_the_update_of_the_whole_batch(shared_data, 
     pairs = []
     for name in ("kodim01.png", "kodim02.png"):
         hr, lr = make_clean_pair(read_image(shared_data / "eval" / "kodak24" / name)[:128, :128])
-        pairs.append(TrainingPair(lr, hr, "avif", name))
+        pairs.append(ImagePair(lr, hr, "avif", name))
 
     def trained(accumulation: int) -> tuple[list, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """The losses, and the pack's tensors before and after three steps."""

@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Restore and upscale x4 compressed, downscaled pictures. Each file's codec is recognised from its bytes "
             "(JPEG, WebP, AVIF, HEIC, JPEG XL, JPEG 2000, raw HEVC/VVC/H.264) and mapped to the backbone's task or a "
-            "loaded prompt pack of that codec. Folders are searched recursively and their tree is kept under OUT."
+            "loaded prompt pack of that codec; files that name no codec (PNG, TIFF, BMP) go to the codec the estimator reads "
+            "from their pixels. Each file's task and why are printed at the end. Folders are searched recursively and "
+            "their tree is kept under OUT."
         ),
     )
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders")
@@ -35,9 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="prompt packs to load (file, folder or Hub id); default: the bundled packs of the default backbone "
         f"({', '.join(DEFAULT_PROMPT_PACKS)}), none for another --backbone; give the flag alone for none",
     )
-    parser.add_argument("--task", help="use this task (backbone task or pack name) for every file, whatever its codec")
-    parser.add_argument("--fallback-task", help="task for files whose codec is not recognised (PNG, BMP...; default: the "
-                        "backbone's clean task, for never-compressed pictures, if it has one) or has no task")
+    parser.add_argument("--task", help="use this task (backbone task or pack name) for every file, whatever its codec; "
+                        "'auto': the codec estimated from each file's pixels")
+    parser.add_argument("--fallback-task", help="task for files whose codec is not recognised (PNG, BMP...; default: 'auto', "
+                        "the codec estimated from the pixels, or the clean task for a backbone without an estimator) or has no task")
     parser.add_argument("--format", default="png", help="output format (extension) when OUT is a folder (default: png)")
     parser.add_argument("--quality", type=integer_in(0, 100), default=DEFAULT_QUALITY, help=f"quality of lossy output formats (default: {DEFAULT_QUALITY})")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..upscale.discovery import plan_jobs
     from ..upscale.engine import Upscaler, resolve_device
-    from ..upscale.loading import load_model
+    from ..upscale.loading import load_estimator_of, load_model
     from ..upscale.pipeline import upscale_files
     from ..upscale.tasks import TaskChooser
 
@@ -73,11 +76,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     device = resolve_device(args.device)
     model = load_model(args.backbone, args.prompts)
-    chooser = TaskChooser(model, args.task, args.fallback_task)
+    chooser = TaskChooser(model, args.task, args.fallback_task, load_estimator_of(model))
     upscaler = Upscaler(model, device, DTYPES[args.dtype], args.tile_pixels, args.batch_size)
     with logging_redirect_tqdm():
         report = upscale_files(jobs, upscaler, chooser, overwrite=args.overwrite, quality=args.quality, show_progress=not args.quiet)
-    print(report.summary(), file=sys.stderr if report.failed or report.not_started else sys.stdout)
+    print(report.summary(per_file=not args.quiet), file=sys.stderr if report.failed or report.not_started else sys.stdout)
     if report.not_started:
         return 130  # the shell's code for a run stopped by Ctrl-C
     return 1 if report.failed else 0

@@ -19,6 +19,7 @@ _SUBMODULE_OF = {
     "dihedral": "crops",
     "Degradation": "degraded_dataset",
     "bitstream_folder_template": "degraded_dataset",
+    "codec_degradations": "degraded_dataset",
     "degrade_dataset": "degraded_dataset",
     "parse_degradations": "degraded_dataset",
     "require_encoders": "degraded_dataset",

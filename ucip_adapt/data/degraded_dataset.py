@@ -112,6 +112,18 @@ def bitstream_folder_template(bitstreams: str | Path) -> str:
     return str(Path(bitstreams)) + "/{folder}/qp{level}/{stem}.266"
 
 
+def codec_degradations(codecs: Iterable[str], vvc_bitstreams: str | Path | None = None) -> list[Degradation]:
+    """Every codec of ``codecs`` at its four standard levels; VVC read from the pre-encoded
+    bitstreams in ``vvc_bitstreams`` (:func:`bitstream_folder_template`'s layout) when given."""
+    degradations = []
+    for codec in codecs:
+        parsed = parse_degradations([codec])
+        if codec == "vvc" and vvc_bitstreams is not None:
+            parsed = [Degradation("vvc", d.level, pre_encoded=bitstream_folder_template(vvc_bitstreams)) for d in parsed]
+        degradations += parsed
+    return degradations
+
+
 def vvc_bitstream_template(data_root: str | Path, subset: str) -> str:
     """`Degradation.pre_encoded` template of the bitstream layout of ``shared/data``:
     ``<data_root>/vvc/<subset>/[<folder>/]qp<QP>/<stem>.266`` for the HR images of

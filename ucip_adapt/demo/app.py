@@ -14,13 +14,15 @@ import gradio as gr  # noqa: E402
 
 from ..modeling.ucip import UCIP  # noqa: E402
 from ..upscale.engine import Upscaler  # noqa: E402
+from ..upscale.loading import load_estimator_of  # noqa: E402
 from ..upscale.reading import peek_size  # noqa: E402
+from ..upscale.tasks import TaskChooser  # noqa: E402
 from .restore import FROM_FILE, restore_file, task_choices  # noqa: E402
 
 INTRO = """# ucip-adapt: x4 restoration of compressed pictures
 Upload a small picture as it came from the web (JPEG, WebP, AVIF, HEIC, PNG...). The file's codec,
-read from its bytes, picks the backbone task or prompt pack that undoes it; the slider compares
-bicubic (left) with the restored result (right)."""
+read from its bytes (or, for a PNG, estimated from its pixels), picks the backbone task or prompt
+pack that undoes it; the slider compares bicubic (left) with the restored result (right)."""
 
 
 def build_demo(model: UCIP, examples: Sequence[Path] = (), upscaler: Upscaler | None = None) -> gr.Blocks:
@@ -28,6 +30,7 @@ def build_demo(model: UCIP, examples: Sequence[Path] = (), upscaler: Upscaler | 
 
     ``upscaler`` sets the device and precision (default: fp32 on the CPU)."""
     upscaler = upscaler or Upscaler(model)
+    chooser = TaskChooser(model, estimator=load_estimator_of(model))
     output_root = Path(tempfile.mkdtemp(prefix="ucip-demo-"))  # Gradio serves files from the temp dir
 
     def restore(path: str | None, choice: str, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 (Gradio's idiom)
@@ -43,12 +46,12 @@ def build_demo(model: UCIP, examples: Sequence[Path] = (), upscaler: Upscaler | 
         try:
             total = _steps(upscaler, Path(path))
             progress(0, desc="restoring")
-            result = restore_file(upscaler, Path(path), choice, Path(tempfile.mkdtemp(dir=output_root)), tick)
+            result = restore_file(upscaler, chooser, Path(path), choice, Path(tempfile.mkdtemp(dir=output_root)), tick)
         except ValueError as error:
             raise gr.Error(str(error)) from None
         height, width = result.restored.shape[:2]
         info = (
-            f"**Task:** `{result.task}`: {result.reason}.  \n"
+            f"**Task:** `{result.task}` ({result.reason}).  \n"
             f"**Size:** {width // 4}x{height // 4} -> {width}x{height} in {result.seconds:.1f} s."
         )
         return (result.bicubic, result.restored), info, str(result.output)

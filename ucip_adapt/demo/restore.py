@@ -51,9 +51,10 @@ def task_choices(model: UCIP) -> list[str]:
     return [FROM_FILE, *model.tasks, *model.pack_names]
 
 
-def restore_file(upscaler: Upscaler, path: Path, choice: str, output_dir: Path, progress: Progress | None = None) -> Restoration:
-    """Restore the picture in ``path`` with ``choice`` (a task, a pack or :data:`FROM_FILE`) and
-    write ``output_dir/<stem>-x4.png``.
+def restore_file(upscaler: Upscaler, chooser: TaskChooser, path: Path, choice: str, output_dir: Path,
+                 progress: Progress | None = None) -> Restoration:
+    """Restore the picture in ``path`` with ``choice`` (a task, a pack or :data:`FROM_FILE`: what
+    ``chooser`` says for the file) and write ``output_dir/<stem>-x4.png``.
 
     Raises:
         ValueError: the file cannot be read, is larger than :data:`MAX_INPUT_PIXELS`, or no task
@@ -66,7 +67,7 @@ def restore_file(upscaler: Upscaler, path: Path, choice: str, output_dir: Path, 
             f"{width}x{height} is more than the page takes ({MAX_INPUT_PIXELS:,} pixels); "
             "crop it, or run `ucip-adapt upscale` on the file, which has no limit"
         )
-    task, reason = _choose(upscaler.model, image, choice)
+    task, reason = _choose(upscaler.model, chooser, image, choice)
     start = time.perf_counter()
     restored = upscaler.upscale([image.rgb], [task], progress)[0]
     seconds = time.perf_counter() - start
@@ -77,15 +78,13 @@ def restore_file(upscaler: Upscaler, path: Path, choice: str, output_dir: Path, 
     return Restoration(bicubic_upscale(image.rgb, scale), restored, task, reason, output, seconds)
 
 
-def _choose(model: UCIP, image: InputImage, choice: str) -> tuple[str, str]:
+def _choose(model: UCIP, chooser: TaskChooser, image: InputImage, choice: str) -> tuple[str, str]:
     if choice != FROM_FILE:
         try:
             model.resolve_task(choice)
         except KeyError as error:
             raise ValueError(error.args[0]) from None
-        return choice, f"chosen by hand: `{choice}`"
-    task = TaskChooser(model).choose(image.codec, image.format_name)
-    kind = "prompt pack" if task in model.pack_names else "backbone task"
-    if image.codec is None:
-        return task, f"a {image.format_name} file is no codec's output, so the {kind} `{task}` (never-compressed pictures)"
-    return task, f"the file's bytes are {image.codec} ({image.format_name}), so the {kind} `{task}`"
+        return choice, "chosen by hand"
+    chosen = chooser.explain(image.codec, image.format_name, image.rgb)
+    kind = "prompt pack" if chosen.task in model.pack_names else "backbone task"
+    return chosen.task, f"{kind}; {chosen.reason}"

@@ -6,7 +6,7 @@ at runtime to rebuild the dataclass from ``config.json``.)
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -25,8 +25,11 @@ from ..tensor_check import describe_mismatch
 from .network import UCIPNetwork
 from .routing import TaskRouting
 
+if TYPE_CHECKING:
+    from ..blind.estimator import CodecEstimator
+
 TaskSpec = Union[str, int, Sequence[Union[str, int]], Tensor, None]
-"""A task name or slot index for the whole batch, or one per sample."""
+"""A task name or slot index for the whole batch, or one per sample; ``"auto"``: the estimator's choice."""
 
 BACKBONE_FILES = (constants.CONFIG_NAME, constants.SAFETENSORS_SINGLE_FILE)
 """What a backbone repository must hold: ``config.json`` and ``model.safetensors``."""
@@ -40,7 +43,8 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
     ``model(lr, task)`` maps LR images ``[B, 3, h, w]`` in [0, 1] to raw x4 outputs
     ``[B, 3, 4h, 4w]`` (unclamped, as the release); :meth:`upscale` adds padding and clamping.
     ``task`` is a backbone task name (``"jpeg"``), a slot index, the name of a loaded prompt
-    pack, or one of those per sample, so one batch may mix codecs.
+    pack, or one of those per sample, so one batch may mix codecs; ``"auto"`` lets the codec
+    estimator choose per sample from the pixels (:meth:`resolve_auto`).
     """
 
     def __init__(self, config: Optional[UCIPConfig] = None) -> None:
@@ -97,11 +101,35 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
             raise ValueError(f"Got {len(tasks)} tasks for a batch of {batch_size}; give one task or one per sample.")
         return TaskRouting(tuple(self.resolve_task(t) for t in tasks))
 
+    # ------------------------------------------------------------ task="auto"
+    def load_estimator(self, source: Union[str, Path, None] = None) -> "CodecEstimator":
+        """Load the codec estimator that ``task="auto"`` uses (done on first use if not called).
+
+        ``source``: a backbone repository or folder with an ``estimator/`` sub-folder, or a folder
+        written by ``CodecEstimator.save``; default: this backbone's own repository. The estimator
+        is kept outside the module tree, so the backbone's weights stay the backbone's.
+        """
+        from ..blind.estimator import load_estimator
+
+        self.__dict__["estimator"] = load_estimator(source or self.name_or_path or DEFAULT_BACKBONE_ID)
+        return self.__dict__["estimator"]
+
+    def resolve_auto(self, lr: Tensor, task: TaskSpec) -> TaskSpec:
+        """``task`` with each ``"auto"`` (for the batch or a sample) replaced by the task the
+        estimator chooses from that sample's pixels, ``lr`` ``[B, 3, H, W]`` in [0, 1]."""
+        from ..blind.routing import AUTO_TASK, AutoRouter
+
+        per_sample = [task] * lr.shape[0] if isinstance(task, str) else task
+        if not isinstance(per_sample, (list, tuple)) or AUTO_TASK not in per_sample:
+            return task
+        router = AutoRouter(self, self.__dict__.get("estimator") or self.load_estimator())
+        return [router.choose(image).task if name == AUTO_TASK else name for name, image in zip(per_sample, lr)]
+
     # ---------------------------------------------------------------- forward
     def forward(self, lr: Tensor, task: TaskSpec = None) -> Tensor:
         if lr.dim() != 4 or lr.shape[1] != 3:
             raise ValueError(f"Expected LR images [B, 3, H, W], got shape {tuple(lr.shape)}")
-        return self.forward_routed(lr, self.route(task, lr.shape[0]))
+        return self.forward_routed(lr, self.route(self.resolve_auto(lr, task), lr.shape[0]))
 
     @torch.inference_mode()
     def upscale(self, lr: Tensor, task: TaskSpec = None) -> Tensor:
@@ -116,6 +144,7 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
         if non_finite:
             raise ValueError(f"The LR input holds {non_finite} NaN or infinite value(s) of {lr.numel()}; "
                              "replace them (e.g. torch.nan_to_num(lr).clamp(0, 1)) before upscaling.")
+        task = self.resolve_auto(lr, task)  # on the picture itself, before padding
         sr = self(pad_for_inference(lr, self.config.min_inference_side), task)
         return crop_output(sr, lr.shape[-2:], self.config.scale)
 

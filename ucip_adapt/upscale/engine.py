@@ -85,7 +85,7 @@ class Upscaler:
             raise ValueError(f"A batch holds images of one size, got {sorted(shapes)}")
         height, width = images[0].shape[:2]
         lr = images_to_tensor(images, self.device)
-        routing = self.model.route(list(tasks), len(images))
+        routing = self.model.route(self.model.resolve_auto(lr, list(tasks)), len(images))
         padded = pad_for_inference(lr, self.model.config.min_inference_side)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
             if self.is_tiled(height, width, len(images)):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from huggingface_hub.errors import HfHubHTTPError
 
+from ..blind.estimator import CodecEstimator
 from ..bundled import DEFAULT_BACKBONE_ID
 from ..modeling.ucip import UCIP
 
@@ -32,6 +33,15 @@ def load_model(backbone: str | None = None, prompts: Sequence[str] | None = None
     for pack in prompts:
         _load(lambda: model.load_prompts(pack), "prompt pack", pack, default=backbone is None and pack in DEFAULT_PROMPT_PACKS)
     return model.eval()
+
+
+def load_estimator_of(model: UCIP) -> CodecEstimator | None:
+    """The codec estimator of ``model``'s repository or folder, or None when it holds none (files
+    no codec made then go to the ``clean`` task, and ``--task auto`` is refused)."""
+    try:
+        return model.load_estimator()
+    except FileNotFoundError:
+        return None
 
 
 def _load(load, what: str, source: str, default: bool):  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..blind.routing import Choice
 from .discovery import Job
 from .engine import Upscaler, plan_batches
 from .reading import InputImage, peek_size, read_input
@@ -30,18 +31,20 @@ DEFAULT_QUALITY = 95
 
 @dataclass
 class Report:
-    """What a run did: files written (with their task), skipped because they exist, and failures."""
+    """What a run did: files written (with their task and why), skipped because they exist, and failures."""
 
-    written: list[tuple[Job, str]] = field(default_factory=list)
+    written: list[tuple[Job, Choice]] = field(default_factory=list)
     skipped: list[Job] = field(default_factory=list)
     failed: list[tuple[Job, str]] = field(default_factory=list)
     not_started: int = 0
     """Files left when the run was interrupted (Ctrl-C)."""
 
-    def summary(self) -> str:
-        """A few lines for the terminal."""
-        tasks = Counter(task for _job, task in self.written)
+    def summary(self, per_file: bool = True) -> str:
+        """A few lines for the terminal; ``per_file`` adds each written file's task and why."""
+        tasks = Counter(choice.task for _job, choice in self.written)
         lines = [f"Upscaled {len(self.written)} file(s)" + (f" (tasks: {', '.join(f'{t} {n}' for t, n in sorted(tasks.items()))})" if tasks else "") + "."]
+        if per_file:
+            lines += [f"  {job.source}: {choice.task} ({choice.reason})" for job, choice in self.written]
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} file(s) whose output exists (pass --overwrite to replace them).")
         if self.failed:
@@ -57,7 +60,7 @@ class Report:
 class _Decoded:
     job: Job
     image: InputImage
-    task: str
+    choice: Choice
 
 
 def upscale_files(
@@ -108,7 +111,7 @@ def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
 def _decode(job: Job, chooser: TaskChooser, report: Report) -> _Decoded | None:
     try:
         image = read_input(job.source)
-        return _Decoded(job, image, chooser.choose(image.codec, image.format_name))
+        return _Decoded(job, image, chooser.explain(image.codec, image.format_name, image.rgb))
     except Exception as error:  # one bad file must not stop the batch
         report.failed.append((job, _reason(error)))
         return None
@@ -126,7 +129,7 @@ def _run_group(group: list[_Decoded], upscaler: Upscaler, quality: int, report: 
     steps = upscaler.steps(height, width, len(group))
     try:
         with tqdm(total=steps, unit="step", desc=group[0].job.source.name, leave=False, disable=not show_progress or not steps) as bar:
-            outputs = upscaler.upscale([d.image.rgb for d in group], [d.task for d in group], bar.update)
+            outputs = upscaler.upscale([d.image.rgb for d in group], [d.choice.task for d in group], bar.update)
     except Exception as error:  # e.g. out of memory: these files fail, the others go on
         report.failed += [(d.job, _reason(error)) for d in group]
         return
@@ -135,7 +138,7 @@ def _run_group(group: list[_Decoded], upscaler: Upscaler, quality: int, report: 
         try:
             alpha = None if item.image.alpha is None else upscale_alpha(item.image.alpha, scale)
             write_output(item.job.output, rgb, alpha, item.image, quality)
-            report.written.append((item.job, item.task))
+            report.written.append((item.job, item.choice))
         except Exception as error:
             report.failed.append((item.job, _reason(error)))
 
