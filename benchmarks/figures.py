@@ -9,7 +9,7 @@ and ``pack:<codec>`` rows beside ``zero_shot`` when a JSON holds packs). ``crop-
 loaded prompt pack, one photo of ``--data`` degraded at its codec's second-heaviest standard level; columns:
 the LR as received (pixels enlarged), bicubic, the backbone with the pack's starting task, the pack,
 and the original; titles give the whole photo's PSNR-Y. The photo and crop are picked by rule
-(the n-th photo for the n-th pack, the crop with the most detail), not by result. ``--cards`` also
+(the n-th photo for the n-th pack, cycling, the crop with the most detail), not by result. ``--cards`` also
 writes the gain figure into the bundled backbone's folder and each pack's row into its pack's
 folder, and rewrites the pack cards to show it (the backbone's card links its figure by hand).
 """
@@ -98,7 +98,7 @@ def crop_rows(data: str, cache_dir: str | None) -> list[CropRow]:
     for index, (pack_id, (name, metadata)) in enumerate(zip(DEFAULT_PROMPT_PACKS, model.list_prompts().items())):
         codec = str(metadata["codec"])
         level = json.loads(str(metadata["levels"]))[1]
-        pair = materialize_pairs(degraded_pairs(hr_images.select([index]), [f"{codec}:{level}"], cache_dir=cache_dir))[0]
+        pair = materialize_pairs(degraded_pairs(hr_images.select([index % len(hr_images)]), [f"{codec}:{level}"], cache_dir=cache_dir))[0]
         start = start_task(metadata)
         outputs = {
             "LR as received": np.kron(pair.lr, np.ones((4, 4, 1), dtype=np.uint8)),

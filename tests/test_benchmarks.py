@@ -84,3 +84,30 @@ def test_input_size(photos, tmp_path):
     output = run_benchmark("input_size.py", "--data", str(photos), "--degradation", "jpeg:40", "--sizes", "16", "0", "--images", "1",
                            "--threads", "1", "--cache-dir", str(tmp_path / "cache"))
     assert [row[:2] for row in table_rows(output)] == [["16x16 centre crop", "1"], ["whole image", "1"]]
+
+
+def test_quality_summary():
+    results = Path(__file__).resolve().parents[1] / "docs" / "results"
+    rows = table_rows(run_benchmark("quality_summary.py", str(results / "quality-seen.json"), str(results / "quality-clean.json")))
+    kodak = next(row for row in rows if row[0] == "kodak24")
+    assert kodak[1:6] == ["25.07", "+0.26", "+0.18", "+0.20", "+0.17"] and kodak[-1] == "**+0.62**"  # the README's numbers
+
+
+def test_figures(photos: Path, tmp_path: Path):
+    from PIL import Image
+
+    results = Path(__file__).resolve().parents[1] / "docs" / "results"
+    output = run_benchmark("figures.py", "--results", str(results / "quality-seen.json"), str(results / "quality-clean.json"),
+                           "--data", str(photos), "--out", str(tmp_path), "--threads", "1")
+    assert output.splitlines() == [f"wrote {tmp_path / 'gain-per-level.png'}", f"wrote {tmp_path / 'crop-grid.png'}"]
+    width, height = Image.open(tmp_path / "crop-grid.png").size
+    assert width == 1200 and height == 3 * 260  # five columns, a row per bundled pack
+
+
+def test_blind(photos: Path, shared_data: Path):
+    bitstreams = shared_data / "vvc" / "eval" / "set5"
+    rows = table_rows(run_benchmark("blind.py", "--data", str(photos), "--vvc-bitstreams", str(bitstreams), "--threads", "1"))
+    assert rows[0][:2] == ["hr", "1"] and len(rows[0]) == 9
+    oracle = float(rows[0][6])
+    assert all(float(cell) <= oracle for cell in rows[0][2:6])  # no route beats the best task for the picture
+    assert [row[:2] for row in rows[1:]] == [[codec, "1"] for codec in ("jpeg", "hevc", "vvc", "webp", "clean", "avif", "jxl", "jpeg2000", "h264", "heic")]
