@@ -107,8 +107,10 @@ def test_prompt_tuning_changes_only_the_pack(workspace):
     pack = read_pack(out / "final" / "prompt_pack.safetensors")
     assert pack.metadata["codec"] == "avif" and pack.metadata["levels"] == [24] and pack.metadata["steps"] == 6
     reported, computed = pack.metadata["psnr_y"], heldout_scores(workspace, out / "final", pack.metadata["psnr_y"]["best_seen_task"])
-    assert reported.pop("zero_shot") == pytest.approx(computed.pop("zero_shot"), abs=1e-9)
-    assert reported == pytest.approx(computed, abs=1e-9) and computed["after"] != computed["before"]
+    # The recipe ran in another process with its own thread count: a pixel may round the other way
+    # (measured up to 5e-7 dB), while scoring with a wrong task is off by more than 0.01 dB.
+    assert reported.pop("zero_shot") == pytest.approx(computed.pop("zero_shot"), abs=1e-4)
+    assert reported == pytest.approx(computed, abs=1e-4) and computed["after"] != computed["before"]
     assert pack.metadata["selection"]["rule"] == "last" and pack.metadata["selection"]["step"] == 6
     backbone.load_prompts(out / "final")  # fingerprint of the untouched backbone matches
     assert checksums(backbone.backbone_state_dict()) == before
