@@ -268,3 +268,40 @@ def test_external_command_codec_runs_real_programs(lr, tmp_path):
         failing.encode(lr, 1)
     with pytest.raises(ValueError, match=r"lacks the placeholder\(s\) \{output\}"):
         ExternalCommandCodec("bad", "tool {input}", "tool {input} {output}", (1,))
+
+
+def test_vvc_encoding_runs_the_documented_command_and_checks_the_slice_qp(shared_data, tmp_path, monkeypatch):
+    """No vvenc can be installed here, so a program replaying what vvencFFapp wrote for kodim23 (the
+    shipped stream at QP 37) stands in for it: the command must be shared/data/README.md's, in its
+    order, on a planar 4:2:0 file of the LR's size; the bytes come back as they are; a stream whose
+    slice QP is not the one asked for, or an encoder that fails, is an error naming it."""
+    hr = read_image(shared_data / "eval" / "kodak24" / "kodim23.png")
+    _, lr = make_clean_pair(hr)
+    recorded = shared_data / "vvc" / "eval" / "kodak24" / "qp37" / "kodim23.266"
+    program = tmp_path / "bin" / "vvencFFapp"
+    program.parent.mkdir()
+    program.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import json, os, shutil, sys
+        args = sys.argv[1:]
+        yuv = args[args.index("-i") + 1]
+        json.dump({{"args": args, "yuv_bytes": os.path.getsize(yuv)}}, open({str(tmp_path / "call.json")!r}, "w"))
+        shutil.copy({str(recorded)!r}, args[args.index("-b") + 1])
+    """))
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{program.parent}:{__import__('os').environ['PATH']}")
+    codec = get_codec("vvc")
+
+    assert codec.encode(lr, 37) == recorded.read_bytes()
+    call = json.loads((tmp_path / "call.json").read_text())
+    height, width = lr.shape[:2]
+    yuv, bitstream = call["args"][2], call["args"][-1]
+    documented = (f"--preset=medium -i {yuv} --SourceWidth={width} --SourceHeight={height} --InputBitDepth=8 "
+                  "--InputChromaFormat=420 --FrameRate=1 --FramesToBeEncoded=1 --IntraPeriod=1 --DecodingRefreshType=idr "
+                  f"--QP=37 --IntraQPOffset=0 --PerceptQPA=0 --Threads=1 -b {bitstream}").split()
+    assert call["args"] == documented and call["yuv_bytes"] == width * height * 3 // 2
+    with pytest.raises(RuntimeError, match=r"coded slice QP \[37\] instead of 42"):
+        codec.encode(lr, 42)
+    program.write_text(f"#!{sys.executable}\nimport sys\nsys.stderr.write('vvenc: cannot open input')\nsys.exit(3)\n")
+    with pytest.raises(RuntimeError, match=r"exit code 3\):\nvvenc: cannot open input"):
+        codec.encode(lr, 37)
