@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pack-max-mib", type=float, default=50.0, help="size budget of --pack-pairs; photos past it are left out")
     parser.add_argument("--packed-pairs", default=None, metavar="FILE", help="train on the pairs of a --pack-pairs file instead of --data")
     parser.add_argument("--heldout-fraction", type=float, default=0.03)
-    parser.add_argument("--max-eval-images", type=positive_int, default=48)
+    parser.add_argument("--max-eval-pairs", type=positive_int, default=48)
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the prompted blocks (one graph per crop size, reused by every block and task mix; for a GPU)")
     add_training_flags(parser, steps=20000, batch_size=16, patch_size=48, learning_rate=2e-4, checkpoint_every=250, eval_every=2000)
@@ -107,7 +107,7 @@ def initial_model(args: argparse.Namespace, codecs: list[str]) -> UCIP:
 
 def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[ImagePair], list[ImagePair]]:
     """Training and held-out pairs of every (data folder, codec, level), decoded into memory; the
-    held-out ones thinned to ``--max-eval-images``, every degradation in turn."""
+    held-out ones thinned to ``--max-eval-pairs``, every degradation in turn."""
     from ucip_adapt.data import codec_degradations, degraded_pairs, load_hr_images, split_heldout
     from ucip_adapt.training.pairs import materialize_pairs
 
@@ -122,7 +122,7 @@ def load_pairs(args: argparse.Namespace, codecs: list[str]) -> tuple[list[ImageP
         train_pairs += materialize_pairs(degraded_pairs(hr_train, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc),
                                          min_lr_size=min(args.patch_size))
         heldout_pairs += materialize_pairs(degraded_pairs(hr_heldout, degradations, cache_dir=args.cache_dir, num_proc=args.num_proc))
-    heldout_pairs = spread_over_degradations(heldout_pairs, args.max_eval_images)
+    heldout_pairs = spread_over_degradations(heldout_pairs, args.max_eval_pairs)
     if not heldout_pairs:
         raise ValueError(f"--heldout-fraction {args.heldout_fraction} holds out no image of {args.data}; raise it.")
     return train_pairs, heldout_pairs

@@ -32,6 +32,7 @@ from ucip_adapt.atomic import atomic_write_text
 from ucip_adapt.blind.estimator import CodecEstimator, EstimatorConfig
 from ucip_adapt.blind.routing import RELATED_CODECS
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
+from ucip_adapt.cards import estimator_card
 from ucip_adapt.codecs import get_codec, list_codecs
 from ucip_adapt.data import codec_degradations, degraded_pairs, load_hr_images, require_encoders, split_validation
 from ucip_adapt.errors import run_reporting_errors
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     _train(estimator, train, args)
     confusion, per_level = _confusion(estimator, heldout, codecs)
     estimator.save(output)
-    card = _card(estimator, confusion, per_level, backbone, args, time.time() - started, len(train), len(heldout))
+    card = _card(estimator, confusion, per_level, backbone, args, time.time() - started, len(train))
     atomic_write_text(output / "README.md", card)
     accuracy = np.trace(confusion) / confusion.sum()
     print(f"estimator of {len(codecs)} classes, held-out accuracy {accuracy:.1%} on {len(heldout)} pictures; "
@@ -175,40 +176,17 @@ def _confusion(estimator: CodecEstimator, pictures: list[tuple[np.ndarray, int, 
     return confusion, per_level
 
 
-def _card(estimator: CodecEstimator, confusion, per_level, backbone: UCIP, args, seconds: float, train_count: int, heldout_count: int) -> str:  # type: ignore[no-untyped-def]
-    codecs = estimator.config.codecs
+def _card(estimator: CodecEstimator, confusion, per_level, backbone: UCIP, args, seconds: float, train_count: int) -> str:  # type: ignore[no-untyped-def]
     picture = torch.rand(3, 256, 256)
     macs = _macs(lambda: estimator.estimate(picture))
-    backbone_macs = _macs(lambda: backbone(picture[None], task=0))
-    lines = [
-        "# Codec estimator of the bundled backbone (`task=\"auto\"`)", "",
-        "Reads which codec compressed a picture, and how hard, from its decoded pixels; `task=\"auto\"` then runs the task or "
-        "loaded prompt pack of that codec, or, for a codec with neither, the backbone task that restored it best on the "
-        f"training photos' validation pairs: {', '.join(f'{c} -> `{t}`' for c, t in estimator.config.fallback_tasks.items()) or 'none needed'}.", "",
-        f"- Classes: {', '.join(codecs)}; levels: the four standard levels of each codec (heavy -> light)",
-        f"- Parameters: {sum(p.numel() for p in estimator.parameters()):,}; at most {estimator.config.crops} crops of "
-        f"{estimator.config.crop}x{estimator.config.crop} per picture: {macs / 1e6:.1f} M multiply-adds on a 256x256 LR, "
-        f"{macs / backbone_macs:.2%} of the backbone's forward on it (torch's FLOP counter)",
-        f"- Trained: {args.steps} steps of {args.batch_size} crops, AdamW {args.lr:g} one-cycle, seed {args.seed}, on {train_count} "
-        f"pictures of {args.data or 'the scikit-image photos'} ({seconds / 60:.1f} min on this CPU, all of the recipe)", "",
-        "```bash",
-        "python recipes/train_task_estimator.py " + " ".join(sys.argv[1:]),
-        "```", "",
-        f"## Confusion matrix ({heldout_count} held-out pictures, whole, one level per photo and codec)", "",
-        "| true \\ estimated | " + " | ".join(codecs) + " | accuracy |",
-        "|---|" + "---|" * (len(codecs) + 1),
-    ]
-    for row, codec in enumerate(codecs):
-        total = confusion[row].sum()
-        lines.append(f"| **{codec}** | " + " | ".join(str(n) for n in confusion[row]) + f" | {confusion[row, row] / max(total, 1):.0%} |")
-    lines += ["", f"Overall: {np.trace(confusion) / confusion.sum():.1%}.", "",
-              "## Codec accuracy per level (0 = heaviest)", "", "| codec | " + " | ".join(f"level {i}" for i in range(4)) + " |", "|---|---|---|---|---|"]
-    for codec in codecs:
-        if codec == CLEAN:
-            continue
-        cells = [per_level.get((codec, i), []) for i in range(4)]
-        lines.append(f"| {codec} | " + " | ".join(f"{sum(c) / len(c):.0%} ({len(c)})" if c else "-" for c in cells) + " |")
-    return "\n".join(lines) + "\n"
+    share = macs / _macs(lambda: backbone(picture[None], task=0))
+    config = estimator.config
+    cost = (f"at most {config.crops} crops of {config.crop}x{config.crop} per picture: {macs / 1e6:.1f} M multiply-adds on a 256x256 LR, "
+            f"{share:.2%} of the backbone's forward on it (torch's FLOP counter)")
+    training = (f"{args.steps} steps of {args.batch_size} crops, AdamW {args.lr:g} one-cycle, seed {args.seed}, on {train_count} "
+                f"pictures of {args.data or 'the scikit-image photos'} ({seconds / 60:.1f} min on this CPU, all of the recipe)")
+    command = "python recipes/train_task_estimator.py " + " ".join(sys.argv[1:])
+    return estimator_card(config, sum(p.numel() for p in estimator.parameters()), cost, training, command, confusion, per_level)
 
 
 def _macs(run) -> float:  # type: ignore[no-untyped-def]

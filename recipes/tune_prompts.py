@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="share of the images that choose the starting task and the state written (see --select)")
     parser.add_argument("--select", choices=SELECTION_RULES, default="best",
                         help="best: write the best validated state, the start included; last: the final EMA state")
-    parser.add_argument("--max-eval-images", type=positive_int, default=60,
+    parser.add_argument("--max-eval-pairs", type=positive_int, default=60,
                         help="validation and held-out pairs scored, at most each (spread over the levels)")
     add_training_flags(parser, steps=150, batch_size=2, patch_size=96, learning_rate=None, checkpoint_every=50, eval_every=50)
     args = parser.parse_args(argv)
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with accelerator.main_process_first():
         train_pairs = pairs_of(train_hr, min_lr_size=min(args.patch_size))
-        validation = spread_over_degradations(pairs_of(validation_hr), args.max_eval_images)
-        heldout = spread_over_degradations(pairs_of(heldout_hr), args.max_eval_images)
+        validation = spread_over_degradations(pairs_of(validation_hr), args.max_eval_pairs)
+        heldout = spread_over_degradations(pairs_of(heldout_hr), args.max_eval_pairs)
 
     backbone.to(accelerator.device).eval()
     validation_zero_shot = {task: mean_psnr(score_pairs(validation, backbone, task, accelerator)) for task in backbone.tasks}

@@ -41,7 +41,7 @@ def workspace(shared_dir, tmp_path_factory) -> Path:
 def pretrain(workspace: Path, out: str, *extra: str) -> subprocess.CompletedProcess:
     args = [
         "--preset", "ucip-tiny", "--codecs", "jpeg", "--data", str(workspace / "hr"), "--heldout-fraction", "0.25",
-        "--max-eval-images", "1", "--batch-size", "2", "--patch-size", "24", "--checkpoint-every", "1",
+        "--max-eval-pairs", "1", "--batch-size", "2", "--patch-size", "24", "--checkpoint-every", "1",
         "--cache-dir", str(workspace / "cache"), "--output-dir", str(workspace / out), *extra,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}

@@ -50,7 +50,7 @@ def workspace(shared_dir, tmp_path_factory) -> Path:
 def tune_command(workspace: Path, out: str, *extra: str) -> list[str]:
     return [
         "--codec", "avif", "--levels", "24", "--data", str(workspace / "hr"), "--backbone", str(workspace / "backbone"),
-        "--heldout-fraction", "0.25", "--validation-fraction", "0.2", "--max-eval-images", "2", "--eval-every", "2", "--steps", "6", "--batch-size", "4", "--patch-size", "24",
+        "--heldout-fraction", "0.25", "--validation-fraction", "0.2", "--max-eval-pairs", "2", "--eval-every", "2", "--steps", "6", "--batch-size", "4", "--patch-size", "24",
         "--checkpoint-every", "2", "--cache-dir", str(workspace / "cache"), "--output-dir", str(workspace / out), *extra,
     ]
 

@@ -219,3 +219,36 @@ def backbone_card(config: Any, num_parameters: int, extra_markdown: str = "", re
     if extra_markdown:
         lines += ["", extra_markdown.strip()]
     return ModelCard("\n".join(lines) + "\n")
+
+
+def estimator_card(config: Any, num_parameters: int, cost: str, training: str, command: str,
+                   confusion: Any, per_level: Mapping[tuple[str, int], Sequence[bool]]) -> str:
+    """Card of a codec estimator (``ucip_adapt.blind``): what it does, its cost and training, the
+    confusion matrix of its held-out pictures (true codec rows, estimated columns) and its codec
+    accuracy per level (``per_level[(codec, level)]``: one bool per picture)."""
+    codecs = list(config.codecs)
+    fallbacks = ", ".join(f"{codec} -> `{task}`" for codec, task in config.fallback_tasks.items()) or "none needed"
+    lines = [
+        '# Codec estimator of the bundled backbone (`task="auto"`)', "",
+        'Reads which codec compressed a picture, and how hard, from its decoded pixels; `task="auto"` then runs the task or '
+        "loaded prompt pack of that codec, or, for a codec with neither, the backbone task that restored it best on the "
+        f"training photos' validation pairs: {fallbacks}.", "",
+        f"- Classes: {', '.join(codecs)}; levels: the {config.num_levels} standard levels of each codec (heavy -> light)",
+        f"- Parameters: {num_parameters:,}; {cost}",
+        f"- Trained: {training}", "",
+        "```bash", command, "```", "",
+        f"## Confusion matrix ({int(confusion.sum())} held-out pictures, whole, one level per photo and codec)", "",
+        "| true \\ estimated | " + " | ".join(codecs) + " | accuracy |",
+        "|---|" + "---|" * (len(codecs) + 1),
+    ]
+    for row, codec in enumerate(codecs):
+        lines.append(f"| **{codec}** | " + " | ".join(str(int(n)) for n in confusion[row])
+                     + f" | {confusion[row, row] / max(int(confusion[row].sum()), 1):.0%} |")
+    overall = sum(int(confusion[i, i]) for i in range(len(codecs))) / int(confusion.sum())
+    lines += ["", f"Overall: {overall:.1%}.", "", "## Codec accuracy per level (0 = heaviest)", "",
+              "| codec | " + " | ".join(f"level {i}" for i in range(config.num_levels)) + " |", "|---|" + "---|" * config.num_levels]
+    for codec in codecs:
+        cells = [per_level.get((codec, level), []) for level in range(config.num_levels)]
+        if any(cells):
+            lines.append(f"| {codec} | " + " | ".join(f"{sum(c) / len(c):.0%} ({len(c)})" if c else "-" for c in cells) + " |")
+    return "\n".join(lines) + "\n"
