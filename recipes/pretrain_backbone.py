@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 
-from ucip_adapt.cards import patch_label
+from ucip_adapt.cards import training_card
 from ucip_adapt.config import SEEN_TASKS, preset
 from ucip_adapt.errors import run_reporting_errors
 from ucip_adapt.flags import positive_int
@@ -167,26 +167,6 @@ def hardware(accelerator: Accelerator) -> str:
     if accelerator.device.type == "cuda":
         return f"{accelerator.num_processes} x {torch.cuda.get_device_name(accelerator.device)}"
     return f"{accelerator.num_processes} x {accelerator.device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
-def training_card(summary: dict) -> str:
-    """Markdown of the training facts and the loss curve, appended to the model card."""
-    losses = summary["losses"]
-    every = max(1, len(losses) // 20)
-    windows = [losses[i : i + every] for i in range(0, len(losses), every)]
-    curve = "\n".join(f"| {w[0][0]}-{w[-1][0]} | {sum(loss for _, loss in w) / len(w):.4f} |" for w in windows)
-    return (
-        "## Training\n\n"
-        f"- Recipe: `{summary['launcher']} recipes/pretrain_backbone.py {' '.join(summary['argv'])}`\n"
-        + (f"- Initialised from {summary['init_from']} (an earlier stage)\n" if summary.get("init_from") else "")
-        + f"- Data: {summary['data']} ({summary['train_pairs']} training pairs of {', '.join(summary['codecs'])} at four levels each)\n"
-        f"- Steps {summary['steps']}, batch {summary['batch_size']}, LR patch {patch_label(summary['patch_size'])}, "
-        f"precision {summary['mixed_precision']}\n"
-        f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 3600:.2f} h, "
-        f"CPU time of the main process {summary['cpu_seconds'] / 3600:.2f} h\n"
-        f"- Held-out PSNR-Y (EMA weights): {summary['heldout_psnr_y']:.2f} dB (bicubic {summary['heldout_bicubic_psnr_y']:.2f} dB)\n\n"
-        "| steps | mean L1 loss |\n|---|---|\n" + curve + "\n"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

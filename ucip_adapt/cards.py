@@ -252,3 +252,24 @@ def estimator_card(config: Any, num_parameters: int, cost: str, training: str, c
         if any(cells):
             lines.append(f"| {codec} | " + " | ".join(f"{sum(c) / len(c):.0%} ({len(c)})" if c else "-" for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def training_card(summary: Mapping[str, Any]) -> str:
+    """Markdown of a backbone's training facts (``recipes/pretrain_backbone.py``'s summary) and its
+    loss curve, appended to its model card."""
+    losses = summary["losses"]
+    every = max(1, len(losses) // 20)
+    windows = [losses[i : i + every] for i in range(0, len(losses), every)]
+    curve = "\n".join(f"| {w[0][0]}-{w[-1][0]} | {sum(loss for _, loss in w) / len(w):.4f} |" for w in windows)
+    return (
+        "## Training\n\n"
+        f"- Recipe: `{summary['launcher']} recipes/pretrain_backbone.py {' '.join(summary['argv'])}`\n"
+        + (f"- Initialised from {summary['init_from']} (an earlier stage)\n" if summary.get("init_from") else "")
+        + f"- Data: {summary['data']} ({summary['train_pairs']} training pairs of {', '.join(summary['codecs'])} at four levels each)\n"
+        f"- Steps {summary['steps']}, batch {summary['batch_size']}, LR patch {patch_label(summary['patch_size'])}, "
+        f"precision {summary['mixed_precision']}\n"
+        f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 3600:.2f} h, "
+        f"CPU time of the main process {summary['cpu_seconds'] / 3600:.2f} h\n"
+        f"- Held-out PSNR-Y (EMA weights): {summary['heldout_psnr_y']:.2f} dB (bicubic {summary['heldout_bicubic_psnr_y']:.2f} dB)\n\n"
+        "| steps | mean L1 loss |\n|---|---|\n" + curve + "\n"
+    )
