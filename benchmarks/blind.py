@@ -28,13 +28,13 @@ from collections import defaultdict
 from pathlib import Path
 from statistics import mean
 
-import numpy as np
 import torch
 
 from ucip_adapt.blind.routing import RELATED_CODECS
 from ucip_adapt.data import codec_degradations, degraded_pairs, load_hr_images
 from ucip_adapt.flags import positive_int
 from ucip_adapt.metrics import psnr_y
+from ucip_adapt.pixels import images_to_tensor
 from ucip_adapt.training.evaluation import model_upscale
 from ucip_adapt.training.pairs import materialize_pairs
 from ucip_adapt.upscale import TaskChooser, load_model
@@ -95,7 +95,7 @@ def main() -> None:
         for codec in estimator.config.codecs:
             for level, degradation in enumerate(codec_degradations([codec], vvc)):
                 for pair in materialize_pairs(degraded_pairs(hr_images, [degradation], cache_dir=args.cache_dir)):
-                    guess = estimator.estimate(torch.from_numpy(np.array(pair.lr)).permute(2, 0, 1).float().div(255)).codec
+                    guess = estimator.estimate(images_to_tensor([pair.lr])[0]).codec
                     hits[(codec, level)].append((guess == codec, _family(guess) == _family(codec)))
     print("\n| codec | pictures per level | codec accuracy, levels 0-3 (0 = heaviest) | family accuracy, levels 0-3 |\n|---|---|---|---|")
     for codec in estimator.config.codecs:

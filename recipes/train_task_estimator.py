@@ -38,6 +38,7 @@ from ucip_adapt.data import codec_degradations, degraded_pairs, load_hr_images, 
 from ucip_adapt.errors import run_reporting_errors
 from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
+from ucip_adapt.pixels import images_to_tensor
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.pairs import materialize_pairs, spread_over_degradations
 
@@ -169,7 +170,7 @@ def _confusion(estimator: CodecEstimator, pictures: list[tuple[np.ndarray, int, 
     confusion = np.zeros((len(codecs), len(codecs)), dtype=int)
     per_level: dict[tuple[str, int], list[bool]] = defaultdict(list)
     for lr, codec, level in pictures:
-        estimate = estimator.estimate(torch.from_numpy(np.array(lr)).permute(2, 0, 1).float().div(255))
+        estimate = estimator.estimate(images_to_tensor([lr])[0])
         guessed = codecs.index(estimate.codec)
         confusion[codec, guessed] += 1
         per_level[(codecs[codec], level)].append(guessed == codec)

@@ -11,11 +11,11 @@ then to the seen task that restored it best in the estimator's training (``fallb
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ..blind.estimator import CodecEstimator
 from ..blind.routing import AUTO_TASK, RELATED_CODECS, UNCOMPRESSED_TASK, AutoRouter, Choice, tasks_by_codec
 from ..modeling.ucip import UCIP
+from ..pixels import images_to_tensor
 
 
 class NoTaskError(ValueError):
@@ -88,4 +88,4 @@ class TaskChooser:
         assert self.auto is not None
         if rgb is None:
             raise ValueError("The estimator needs the picture's pixels: pass rgb")
-        return self.auto.choose(torch.from_numpy(np.array(rgb)).permute(2, 0, 1).float().div(255))
+        return self.auto.choose(images_to_tensor([rgb])[0])
