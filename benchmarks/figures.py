@@ -31,7 +31,7 @@ from ucip_adapt.cards import PACK_FIGURE, write_pack_card
 from ucip_adapt.data import degraded_pairs, load_hr_images
 from ucip_adapt.flags import positive_int
 from ucip_adapt.metrics import psnr_y
-from ucip_adapt.results import Gain, read_gains
+from ucip_adapt.quality import Gain, read_gains
 from ucip_adapt.training.evaluation import bicubic_upscale, model_upscale
 from ucip_adapt.training.pairs import materialize_pairs
 from ucip_adapt.upscale import DEFAULT_PROMPT_PACKS, load_model

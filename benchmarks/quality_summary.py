@@ -16,7 +16,7 @@ import argparse
 from collections import defaultdict
 from statistics import mean
 
-from ucip_adapt.results import Gain, read_gains
+from ucip_adapt.quality import Gain, read_gains
 
 METHODS = ("zero_shot", "pack", "lora", "full")
 

@@ -14,32 +14,25 @@ backbone's tasks, each pack, each compared model) and scores only the rest: an i
 where it stopped, and a retuned pack is re-scored without scoring the others again. The new ``--out``
 holds the rows this command asks for, each written once it is whole.
 ``--record-in-packs`` then writes each pack's per-set means into its metadata, with the SHA-256 of the
-weights they belong to, and its model card shows them.
+weights they belong to, and its model card shows them. The scoring, resuming and rendering are
+``ucip_adapt.quality``; this script parses flags and walks the sets.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from ucip_adapt.atomic import atomic_write_text
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID
 from ucip_adapt.data import bitstream_folder_template, degraded_pairs, load_hr_images, parse_degradations, require_encoders
 from ucip_adapt.errors import run_reporting_errors
 from ucip_adapt.flags import positive_int
 from ucip_adapt.modeling.ucip import UCIP
-from ucip_adapt.prompts.fingerprint import weights_fingerprint
-from ucip_adapt.training.evaluation import ImageScore, score_pairs
+from ucip_adapt.quality import column_fingerprints, load_comparison, pack_evaluation, reusable_rows, score_row, write_results
 from ucip_adapt.training.launch import end_run, make_accelerator
-from ucip_adapt.training.methods import TUNING_RECORD
 from ucip_adapt.training.pairs import ImagePair, materialize_pairs
 
 
@@ -67,190 +60,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def summarize(scores: list[ImageScore]) -> dict[str, float]:
-    return {"psnr_y": float(np.mean([s.psnr_y for s in scores])), "ssim_y": float(np.mean([s.ssim_y for s in scores]))}
-
-
-def load_comparison(folder: Path, backbone: str, device) -> tuple[str, dict, torch.nn.Module]:
-    """A LoRA adapter (on a fresh copy of the backbone) or a fine-tuned backbone, with its record."""
-    record = json.loads((folder / TUNING_RECORD).read_text())
-    if record["method"] == "lora":
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(UCIP.from_pretrained(backbone), folder)
-    else:
-        model = UCIP.from_pretrained(folder)
-    return f"{record['method']}:{record['codec']}", record, model.to(device).eval()
-
-
-def score_row(earlier: dict, load_pairs: Callable[[], list[ImagePair]], codec: str, model: UCIP, packs: list[str],
-              accelerator, comparisons: list[tuple[str, dict, torch.nn.Module]] = (),
-              zero_shot_tasks: list[str] | None = None) -> tuple[dict, list[str]]:
-    """All methods on the pairs of one (set, codec, level), reusing the scores ``earlier`` holds; the pairs
-    are degraded only when a score is missing. Returns the row and the columns scored now."""
-    scores, scored = dict(earlier), []
-
-    def score(column: str, scored_model: torch.nn.Module | None = None, task: str | int | None = None) -> dict[str, float]:
-        if column not in scores:
-            scores[column] = summarize(score_pairs(load_pairs(), scored_model, task, accelerator))
-            scored.append(column)
-        return scores[column]
-
-    row: dict = {}
-    if "bicubic" not in scores:
-        pairs = load_pairs()
-        scores.update(images=len(pairs), bpp=float(np.mean([p.bpp for p in pairs])))
-    row.update(images=scores["images"], bpp=scores["bpp"], bicubic=score("bicubic"))
-    if codec in model.tasks:
-        row["backbone"] = score("backbone", model, codec)
-    else:
-        scores.update({f"task:{task}": result for task, result in scores.get("zero_shot", {}).get("all", {}).items()})
-        tried = {task: score(f"task:{task}", model, task) for task in zero_shot_tasks or model.tasks}
-        best = max(tried, key=lambda task: tried[task]["psnr_y"])
-        row["zero_shot"] = {**tried[best], "task": best, "all": tried}
-    for pack in packs:
-        row[f"pack:{pack}"] = score(f"pack:{pack}", model, pack)
-    for label, record, compared in comparisons:
-        row[label] = score(label, compared, record["task"])
-    return row, scored
-
-
-def fingerprints(model: UCIP, packs: list[str], comparisons: list[tuple[str, dict, torch.nn.Module]]) -> dict[str, str]:
-    """Per result column, the SHA-256 of the weights that produced it: what ``--resume`` compares."""
-    backbone = model.backbone_fingerprint()["weights"]
-    return {"backbone": backbone, "zero_shot": backbone,
-            **{f"pack:{name}": weights_fingerprint(model.prompt_state_dict(name)) for name in packs},
-            **{label: weights_fingerprint(compared.state_dict()) for label, _, compared in comparisons}}
-
-
-SCORED_MODELS = ("backbone", "zero_shot", "pack", "lora", "full")
-"""The model columns of a result row, apart from bicubic (a pack column is "pack:<name>")."""
-
-
-def baseline_of(row: dict) -> dict:
-    """What the tuned models of a row are measured against: the backbone's own task on a seen codec, its
-    best seen task (zero-shot, with that task's name) on an unseen one."""
-    return row["backbone"] if "backbone" in row else row["zero_shot"]
-
-
-def method_of(column: str) -> str | None:
-    """The method a row column belongs to: "pack:avif" -> "pack"; bookkeeping columns -> None."""
-    method = column.split(":")[0]
-    return method if method in SCORED_MODELS else None
-
-
-def gain_summary(results: dict) -> list[str]:
-    """Per set and codec (and per set over all its codecs), mean PSNR-Y over the levels: the baseline's gain
-    over bicubic (the backbone's own task on a seen codec, its best seen task, zero-shot, on an unseen one),
-    in SSIM-Y too, each tuned model's gain over that baseline, and the share of full fine-tuning's gain
-    that the pack recovers."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for key, row in results["rows"].items():
-        set_name, codec, _ = key.split("|")
-        groups.setdefault((set_name, codec), []).append(row)
-    for set_name in dict.fromkeys(name for name, _ in groups):
-        codecs = [codec for name, codec in groups if name == set_name]
-        if len(codecs) > 1:
-            groups[(set_name, "all")] = [row for codec in codecs for row in groups[(set_name, codec)]]
-    means = {group: _mean_scores(rows) for group, rows in groups.items()}
-    present = {method for mean in means.values() for method in mean}
-    baseline = " / ".join(name for method, name in (("backbone", "backbone"), ("zero_shot", "zero-shot"))
-                          if any(method in row for row in results["rows"].values()))
-    tuned = [method for method in ("pack", "lora", "full") if method in present]
-    with_share = {"pack", "full"} <= present
-    lines = ["| set | codec | degradations | bicubic | " + " | ".join([f"{baseline} - bicubic"] + [f"{m} - {baseline}" for m in tuned])
-             + f" | SSIM-Y, {baseline} - bicubic" + (" | pack / full |" if with_share else " |"),
-             "|---|---|---|---|---|---|" + "---|" * (len(tuned) + with_share)]
-    for (set_name, codec), rows in groups.items():
-        mean = means[(set_name, codec)]
-        reference = mean["baseline"]
-        cells = [f"{reference[0] - mean['bicubic'][0]:+.2f}"] + [f"{mean[m][0] - reference[0]:+.3f}" if m in mean else "" for m in tuned]
-        cells.append(f"{reference[1] - mean['bicubic'][1]:+.4f}")
-        if with_share:
-            cells.append(_pack_share(mean, reference[0]))
-        lines.append(f"| {set_name} | {codec} | {len(rows)} | {mean['bicubic'][0]:.2f} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def _mean_scores(rows: list[dict]) -> dict[str, tuple[float, float]]:
-    """Mean (PSNR-Y, SSIM-Y) of bicubic, of the baseline (each row's backbone or zero-shot) and of each
-    model scored on every one of ``rows``."""
-    scored = {"bicubic": [row["bicubic"] for row in rows], "baseline": [baseline_of(row) for row in rows]}
-    for method in ("pack", "lora", "full"):
-        scored[method] = [row[col] for row in rows for col in row if method_of(col) == method]
-    return {method: (float(np.mean([s["psnr_y"] for s in scores])), float(np.mean([s["ssim_y"] for s in scores])))
-            for method, scores in scored.items() if len(scores) == len(rows)}
-
-
-def _pack_share(mean: dict[str, tuple[float, float]], reference: float) -> str:
-    """The pack's gain over the baseline as a share of full fine-tuning's; none where full gains less than
-    the 0.001 dB the table prints (a share of a gain that small would be noise, e.g. 28807 %)."""
-    if not {"pack", "full"} <= mean.keys():
-        return "-"
-    full_gain = mean["full"][0] - reference
-    return f"{100 * (mean['pack'][0] - reference) / full_gain:.0f} %" if full_gain >= 0.001 else "none: full gains under 0.001 dB"
-
-
-def pack_evaluation(results: dict, pack: str) -> dict[str, dict]:
-    """Per set, the mean PSNR-Y / SSIM-Y over the levels of bicubic, the baseline (zero-shot, or the
-    backbone's own task on a seen codec) and pack ``pack``: what ``--record-in-packs`` writes into the pack."""
-    sets: dict[str, list[tuple[str, str, dict]]] = {}
-    for key, row in results["rows"].items():
-        if f"pack:{pack}" in row:
-            set_name, codec, level = key.split("|")
-            sets.setdefault(set_name, []).append((codec, level, row))
-    evaluation = {}
-    for name, rows in sets.items():
-        baselines = [baseline_of(row) for _, _, row in rows]
-        columns = {"bicubic": [row["bicubic"] for *_, row in rows], "zero_shot": baselines, "pack": [row[f"pack:{pack}"] for *_, row in rows]}
-        evaluation[name] = {
-            "images": rows[0][2]["images"], "levels": [_number(level) for _, level, _ in rows],
-            "zero_shot_task": ", ".join(sorted({baseline.get("task", codec) for (codec, _, _), baseline in zip(rows, baselines)})),
-            **{metric: {column: round(float(np.mean([s[metric] for s in scores])), 4) for column, scores in columns.items()}
-               for metric in ("psnr_y", "ssim_y")},
-        }
-    return evaluation
-
-
-def _number(level: str) -> int | float | str:
-    """A level as a row key spells it, as the number it is ("24" -> 24, "8.5" -> 8.5)."""
-    try:
-        return json.loads(level)
-    except json.JSONDecodeError:
-        return level
-
-
-def markdown(results: dict) -> str:
-    lines = ["| set | codec | level | bpp | bicubic | backbone / zero-shot (task) | packs, lora, full |", "|---|---|---|---|---|---|---|"]
-    for key, row in results["rows"].items():
-        set_name, codec, level = key.split("|")
-        fmt = lambda m: f"{m['psnr_y']:.2f} / {m['ssim_y']:.4f}"  # noqa: E731
-        model = fmt(row["backbone"]) if "backbone" in row else f"{fmt(row['zero_shot'])} ({row['zero_shot']['task']})"
-        packs = "; ".join(f"{k.replace('pack:', '')}: {fmt(v)}" for k, v in row.items()
-                          if method_of(k) in ("pack", "lora", "full")) or "-"
-        lines.append(f"| {set_name} | {codec} | {level} | {row['bpp']:.3f} | {fmt(row['bicubic'])} | {model} | {packs} |")
-    return ("Means over the levels, as gains (PSNR-Y in dB); the baseline is the backbone's own task on a seen codec "
-            "and its best seen task (zero-shot) on an unseen one:\n\n" + "\n".join(gain_summary(results))
-            + "\n\nPer level, PSNR-Y (dB) / SSIM-Y, BT.601 Y, border 4:\n\n" + "\n".join(lines) + "\n")
-
-
-def write_results(out: Path, results: dict) -> None:
-    """The JSON and its Markdown table, each replaced atomically so an interrupted run leaves valid files."""
-    atomic_write_text(out, json.dumps(results, indent=2))
-    atomic_write_text(out.with_suffix(".md"), markdown(results))
-
-
-def reusable_rows(out: Path, columns: dict[str, str]) -> dict[str, dict]:
-    """The rows of an earlier run at ``out``, keeping bicubic and the columns whose weights' fingerprint
-    matches ``columns``; scores of any other model are dropped, to be scored again."""
-    if not out.exists():
-        return {}
-    earlier = json.loads(out.read_text())
-    unchanged = {column for column, fingerprint in earlier.get("fingerprints", {}).items() if columns.get(column) == fingerprint}
-    return {key: {column: value for column, value in row.items() if column in ("images", "bpp", "bicubic") or column in unchanged}
-            for key, row in earlier["rows"].items()}
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.record_in_packs and (not_local := [source for source in args.packs if not Path(source).exists()]):
@@ -273,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--zero-shot-tasks {','.join(unknown)}: not tasks of the backbone, which has {model.tasks}")
     require_encoders([replace(spec, pre_encoded=bitstreams[0] if spec.codec == "vvc" else None)
                       for spec in parse_degradations([f"{c}:{args.levels}" if args.levels else c for c in codecs])])
-    columns = fingerprints(model, packs, comparisons)
+    columns = column_fingerprints(model, packs, comparisons)
     earlier = reusable_rows(args.out, columns) if args.resume else {}
     results: dict = {"backbone": args.backbone, "packs": {n: str(s) for n, s in zip(packs, args.packs)},
                      "compare": {label: str(folder) for (label, _, _), folder in zip(comparisons, args.compare)},

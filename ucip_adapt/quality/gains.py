@@ -1,8 +1,5 @@
-"""Reading the JSONs of ``recipes/evaluate.py``: every scored row as a gain over bicubic.
-
-A row key is ``set|codec|level``; each model scored on it (``backbone``, ``zero_shot``,
-``pack:<codec>``, ``lora:<codec>``, ``full:<codec>``) holds ``psnr_y`` and ``ssim_y``. The README's
-summary table and the figures are both made from :func:`read_gains`.
+"""Every scored row of the quality table's JSONs as a gain over bicubic: the README's summary table
+and the figures are both made from :func:`read_gains` (the row format is in :mod:`ucip_adapt.quality`).
 """
 
 from __future__ import annotations
