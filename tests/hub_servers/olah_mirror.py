@@ -3,7 +3,7 @@
 olah runs from its own virtual environment (``bash tests/hub_servers/setup_olah.sh`` creates
 ``.venv-olah`` in the repository root; ``UCIP_OLAH_VENV`` points elsewhere) because it pins its
 own web stack. It is configured offline: it never contacts an upstream Hub, and answers only from
-the git repositories under ``<mirrors>/models/<namespace>/<name>``, which :func:`publish` creates.
+the git repositories under ``<mirrors>/{models,datasets}/<namespace>/<name>``, which :func:`publish` creates.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ def olah_cli() -> Path:
     return cli
 
 
-def publish(mirrors: Path, repo_id: str, files: dict[str, Path], message: str, tag: str | None = None) -> str:
-    """Commit ``files`` (path in repo -> local file) to the mirror's git repo of ``repo_id``, return the commit id.
+def publish(mirrors: Path, repo_id: str, files: dict[str, Path], message: str, tag: str | None = None,
+            repo_type: str = "model") -> str:
+    """Commit ``files`` (path in repo -> local file) to the mirror's git repo of ``repo_id`` (a ``model`` or
+    ``dataset`` repository), return the commit id.
 
     Each call is one commit on ``main`` (created on first use) that replaces the named files.
     """
-    repo = mirrors / "models" / repo_id
+    repo = mirrors / f"{repo_type}s" / repo_id
     if not (repo / ".git").is_dir():
         repo.mkdir(parents=True, exist_ok=True)
         subprocess.run([*GIT, "init", "-q", "-b", "main"], cwd=repo, check=True)
