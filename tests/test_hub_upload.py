@@ -14,6 +14,7 @@ from huggingface_hub import ModelCard
 from hub_servers.client import run_client
 from hub_servers.upload_hub import UploadHub
 from ucip_adapt import UCIP
+from ucip_adapt.blind import CodecEstimator, EstimatorConfig
 from ucip_adapt.config import preset
 
 WRITE_TOKEN = "hf_test_write_token"
@@ -26,6 +27,7 @@ import hashlib
 import torch
 from huggingface_hub.errors import HfHubHTTPError
 from ucip_adapt import UCIP
+from ucip_adapt.blind import CodecEstimator, EstimatorConfig
 from ucip_adapt.cli import main as cli
 from ucip_adapt.hub import resolve_file
 from ucip_adapt.prompts.fingerprint import weights_fingerprint
@@ -82,6 +84,7 @@ def pushed(tmp_path_factory):
     root = tmp_path_factory.mktemp("upload")
     torch.manual_seed(0)
     UCIP(preset("ucip-tiny")).save_pretrained(root / "backbone")
+    CodecEstimator(EstimatorConfig(codecs=["jpeg", "hevc", "vvc", "webp", "clean"])).save(root / "backbone" / "estimator")
     inputs = {"backbone": BACKBONE_ID, "backbone_folder": str(root / "backbone"), "local": str(root / "local"), "psnr": PSNR}
     with UploadHub(WRITE_TOKEN) as hub:
         result = run_client(PUSH_AND_PULL, inputs=inputs,
@@ -108,9 +111,12 @@ def test_push_then_pull_is_bit_exact(pushed):
 def test_backbone_push_uploads_config_weights_and_card(pushed):
     hub, folder = pushed["hub"], pushed["root"] / "backbone"
     assert pushed["result"]["exits"] == [0, 0]
-    for repo_id in (BACKBONE_ID, "me/cli-backbone"):
+    estimator = ["estimator/config.json", "estimator/model.safetensors"]
+    for repo_id, with_estimator in ((BACKBONE_ID, False), ("me/cli-backbone", True)):
         files = hub.files(repo_id)
-        assert sorted(files) == ["README.md", "config.json", "model.safetensors"]
+        assert sorted(files) == ["README.md", "config.json", *(estimator if with_estimator else []), "model.safetensors"]
+        for name in estimator if with_estimator else []:  # the CLI pushes the folder's estimator; push_to_hub the one loaded (none)
+            assert files[name] == (folder / name).read_bytes()
         assert files["model.safetensors"] == (folder / "model.safetensors").read_bytes()
         card = ModelCard(files["README.md"].decode())
         assert card.data.library_name == "ucip-adapt" and f'UCIP.from_pretrained("{repo_id}")' in card.text

@@ -1,9 +1,9 @@
 """``ucip-adapt push SOURCE REPO_ID``: publish a prompt pack or a backbone on the Hub.
 
 SOURCE is a pack file, a folder holding one (as ``save_prompts`` writes it), or a backbone folder
-(``config.json`` + ``model.safetensors``, as ``save_pretrained`` writes it). Both are checked
-before anything is uploaded (a pack must read as one, and is then uploaded byte for byte; a
-backbone must load strictly). The repo is
+(``config.json`` + ``model.safetensors``, as ``save_pretrained`` writes it, with its codec estimator
+in ``estimator/`` if it has one). Both are checked before anything is uploaded (a pack must read as
+one, and is then uploaded byte for byte; a backbone and its estimator must load strictly). The repo is
 created if needed and gets a generated model card. The token is the usual one (``hf auth login``
 or ``HF_TOKEN``).
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from huggingface_hub import constants
 from huggingface_hub.errors import HfHubHTTPError
 
+from ..blind.estimator import ESTIMATOR_SUBFOLDER
 from ..prompts.pack_file import DEFAULT_WEIGHT_NAME
 
 
@@ -56,6 +57,8 @@ def _push_backbone(folder: Path, args: argparse.Namespace) -> str:
     from ..modeling.ucip import UCIP
 
     model = UCIP.from_pretrained(folder)
+    if (folder / ESTIMATOR_SUBFOLDER).is_dir():
+        model.load_estimator(folder)
     return model.push_to_hub(args.repo_id, private=args.private, branch=args.branch,
                              commit_message=args.commit_message or "Upload UCIP backbone with ucip-adapt")
 

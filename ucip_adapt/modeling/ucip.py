@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from ..atomic import atomic_path
+from ..blind.estimator import ESTIMATOR_SUBFOLDER
 from ..cards import backbone_card
 from ..config import UCIPConfig
 from ..bundled import DEFAULT_BACKBONE_ID
@@ -201,9 +202,13 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
     def _save_pretrained(self, save_directory: Path) -> None:
         with atomic_path(save_directory / constants.SAFETENSORS_SINGLE_FILE) as tmp:
             save_file({k: v.contiguous() for k, v in self.backbone_state_dict().items()}, str(tmp), metadata={"format": "pt"})
+        estimator = self.__dict__.get("estimator")
+        if estimator is not None:  # task="auto" finds it beside the backbone wherever the backbone goes
+            estimator.save(save_directory / ESTIMATOR_SUBFOLDER)
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
-        """Create the Hub repo ``repo_id`` if needed and upload config, weights and a model card in one commit.
+        """Create the Hub repo ``repo_id`` if needed and upload config, weights and a model card in one commit,
+        with the codec estimator in ``estimator/`` when one is loaded (:meth:`load_estimator`).
 
         Keyword arguments are the Hub mixin's (``private``, ``token``, ``branch``, ``create_pr``,
         ``commit_message``, ``model_card_kwargs``, ...). Returns the commit's URL.
