@@ -5,9 +5,10 @@ its decoded pixels, and which backbone task serves each codec that has no task o
         --output-dir runs/estimator
 
 The HR photos are split by name (training, validation, held-out, as the other recipes split them)
-and degraded with every registered codec at its four standard levels, plus ``clean``; each photo
-keeps one level per codec, drawn with the seed. Steps see random LR crops at full resolution. The
-backbone scores each of its tasks on validation pairs of every codec it has no task for, and the best
+and degraded with every registered codec at its four standard levels, plus ``clean``. Training sees
+every level of every codec, each step drawing its crops' codecs evenly (``clean`` has one version
+per photo, the codecs four); each held-out photo keeps one level per codec, drawn with the seed.
+Steps see random LR crops at full resolution. The backbone scores each of its tasks on validation pairs of every codec it has no task for, and the best
 becomes that codec's fallback. The held-out pictures, seen whole as inference sees them, give the
 confusion matrix and accuracy per level in the estimator's card. A few CPU minutes; the run is
 short enough to repeat rather than resume, and writes its folder only at the end.
@@ -54,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=positive_int, default=3000)
     parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument("--crop", type=positive_int, default=64, help="LR crop side in training and at inference")
+    parser.add_argument("--width", type=positive_int, default=EstimatorConfig.width, help="channels of the last convolution")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--heldout-fraction", type=float, default=0.1)
     parser.add_argument("--validation-fraction", type=float, default=0.15)
@@ -87,21 +89,20 @@ def main(argv: list[str] | None = None) -> int:
                          "give more images or change --heldout-fraction / --validation-fraction.")
     pick = random.Random(args.seed)
 
-    def samples(images) -> list[tuple[np.ndarray, int, int]]:
-        """(LR, codec index, level index or -100) per photo and codec, one level drawn per photo."""
+    def samples(images, every_level: bool) -> list[tuple[np.ndarray, int, int]]:
+        """(LR, codec index, level index or -100) per photo and codec: every level, or one drawn per photo."""
         found = []
         for index, codec in enumerate(codecs):
             by_name = defaultdict(list)
             for pair in materialize_pairs(degraded_pairs(images, degradations[codec], cache_dir=args.cache_dir)):
-                by_name[pair.name].append((pair.lr, _level_index(codec, pair.level)))
+                by_name[pair.name].append((pair.lr, index, _level_index(codec, pair.level)))
             for name in sorted(by_name):
-                lr, level = pick.choice(by_name[name])
-                found.append((lr, index, level))
+                found.extend(by_name[name] if every_level else [pick.choice(by_name[name])])
         return found
 
-    train = [s for s in samples(train_hr) if min(s[0].shape[:2]) >= args.crop]
-    heldout = samples(heldout_hr)
-    config = EstimatorConfig(codecs=codecs, num_levels=4, crop=args.crop,
+    train = [s for s in samples(train_hr, every_level=True) if min(s[0].shape[:2]) >= args.crop]
+    heldout = samples(heldout_hr, every_level=False)
+    config = EstimatorConfig(codecs=codecs, num_levels=4, width=args.width, crop=args.crop,
                              fallback_tasks=_fallback_tasks(backbone, codecs, degradations, validation_hr, args))
     estimator = CodecEstimator(config)
     _train(estimator, train, args)
@@ -140,11 +141,15 @@ def _train(estimator: CodecEstimator, train: list[tuple[np.ndarray, int, int]], 
     optimizer = torch.optim.AdamW(estimator.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.steps)
     estimator.train()
+    by_codec = defaultdict(list)
+    for sample in train:
+        by_codec[sample[1]].append(sample)
+    classes = sorted(by_codec)
     for step in range(1, args.steps + 1):
-        rows = torch.randint(len(train), (args.batch_size,), generator=generator).tolist()
         crops, codec_targets, level_targets = [], [], []
-        for row in rows:
-            lr, codec, level = train[row]
+        for drawn in torch.randint(len(classes), (args.batch_size,), generator=generator).tolist():
+            pool = by_codec[classes[drawn]]
+            lr, codec, level = pool[int(torch.randint(len(pool), (1,), generator=generator))]
             top = int(torch.randint(lr.shape[0] - args.crop + 1, (1,), generator=generator))
             left = int(torch.randint(lr.shape[1] - args.crop + 1, (1,), generator=generator))
             crops.append(torch.from_numpy(np.array(lr[top : top + args.crop, left : left + args.crop])))
