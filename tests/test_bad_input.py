@@ -77,6 +77,7 @@ CLI_CASES = {
     "unwritable format": (["upscale", "{w}/a.jpg", "-o", "{w}/out.xyz"], "not an image format Pillow writes"),
     "pull of a malformed repo id": (["pull", "not a repo id"], "not a repo id"),
     "push with no network": (["push", "{w}/pack", "me/pack"], "cannot reach http://127.0.0.1:9"),
+    "pull --list offline": (["pull", "ucip-adapt/ucip-small-x4-avif", "--list"], "offline mode is on (HF_HUB_OFFLINE=1)"),
     "demo on a port out of range": (["demo", "--port", "0"], "--port: must be at least 1"),
     "demo with a missing backbone": (["demo", "--port", "65001", "--backbone", "{w}/nope"], "Cannot load the backbone"),
 }
@@ -93,6 +94,8 @@ def test_cli_refuses_in_one_line_and_touches_nothing(case, workspace, backbone, 
         model.add_prompts("avif")
         model.save_prompts(workspace / "pack", "avif")
         monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    if case == "pull --list offline":
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     argv = [part.format(w=workspace) for part in argv]
     if argv[0] == "upscale":
         argv += ["--backbone", str(backbone), "--quiet"]

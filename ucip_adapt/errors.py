@@ -29,7 +29,11 @@ def error_line(error: BaseException) -> str:
     """One line for ``error``: its message (a KeyError's without quotes), flattened."""
     message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
     message = " ".join(message.split()) or type(error).__name__
-    if NETWORK_ERROR_CLASSES & {cls.__name__ for cls in type(error).__mro__}:
+    classes = {cls.__name__ for cls in type(error).__mro__}
+    if "OfflineModeIsEnabled" in classes:  # huggingface_hub's refusal to go online: not a network failure
+        return ("this needs the Hub, but offline mode is on (HF_HUB_OFFLINE=1): unset HF_HUB_OFFLINE to reach it, "
+                "or give a local folder or file instead of a repository id")
+    if NETWORK_ERROR_CLASSES & classes:
         from huggingface_hub import constants
 
         return (f"cannot reach {constants.ENDPOINT} ({message}); check the network connection or HF_ENDPOINT, "
