@@ -111,3 +111,12 @@ def test_blind(photos: Path, shared_data: Path):
     oracle = float(rows[0][6])
     assert all(float(cell) <= oracle for cell in rows[0][2:6])  # no route beats the best task for the picture
     assert [row[:2] for row in rows[1:]] == [[codec, "1"] for codec in ("jpeg", "hevc", "vvc", "webp", "clean", "avif", "jxl", "jpeg2000", "h264", "heic")]
+
+
+def test_blind_accuracy_of_a_given_estimator(photos: Path, shared_data: Path):
+    from ucip_adapt.bundled import bundled_folder
+
+    estimator = bundled_folder("ucip-adapt/ucip-small-x4") / "estimator"
+    rows = table_rows(run_benchmark("blind.py", "--data", str(photos), "--vvc-bitstreams", str(shared_data / "vvc" / "eval" / "set5"),
+                                    "--estimator", str(estimator), "--accuracy-only", "--threads", "1"))
+    assert [row[:2] for row in rows] == [[codec, "1"] for codec in ("jpeg", "hevc", "vvc", "webp", "clean", "avif", "jxl", "jpeg2000", "h264", "heic")]
