@@ -8,10 +8,10 @@ The HR photos are split by name (training, validation, held-out, as the other re
 and degraded with every registered codec at its four standard levels, plus ``clean``. Training sees
 every level of every codec, each step drawing its crops' codecs evenly (``clean`` has one version
 per photo, the codecs four); each held-out photo keeps one level per codec, drawn with the seed.
-Steps see random LR crops at full resolution. The backbone scores each of its tasks on validation pairs of every codec it has no task for, and the best
-becomes that codec's fallback. The held-out pictures, seen whole as inference sees them, give the
-confusion matrix and accuracy per level in the estimator's card. A few CPU minutes; the run is
-short enough to repeat rather than resume, and writes its folder only at the end.
+Steps see random LR crops at full resolution. The backbone scores each of its tasks on validation
+pairs of every codec it has no task for, and the best becomes that codec's fallback. The held-out pictures, seen whole as inference sees them, give the
+confusion matrix and accuracy per level in the estimator's card. Under an hour on one CPU thread;
+the run is short enough to repeat rather than resume, and writes its folder only at the end.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--vvc-bitstreams", default=None, help="pre-encoded VVC bitstreams of --data (layout of ../shared/data/vvc/train)")
     parser.add_argument("--codecs", default=None, help="comma-separated codecs (default: every registered one that can encode here)")
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE_ID, help="the backbone whose fallback tasks are measured")
-    parser.add_argument("--steps", type=positive_int, default=3000)
+    parser.add_argument("--steps", type=positive_int, default=8000)
     parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument("--crop", type=positive_int, default=64, help="LR crop side in training and at inference")
     parser.add_argument("--width", type=positive_int, default=EstimatorConfig.width, help="channels of the last convolution")

@@ -48,7 +48,7 @@ class EstimatorConfig:
 
     codecs: list[str]
     num_levels: int = 4
-    width: int = 64
+    width: int = 96
     crop: int = 64
     crops: int = 8
     fallback_tasks: dict[str, str] = field(default_factory=dict)
