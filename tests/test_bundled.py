@@ -68,7 +68,7 @@ def test_pull_gives_the_bundled_backbone_offline_and_list_says_it_needs_the_hub(
         assert (tmp_path / "pulled" / name).read_bytes() == (bundled_repos()[DEFAULT_BACKBONE_ID] / name).read_bytes()
     listed = pull(DEFAULT_PROMPT_PACKS[0], "--list")  # listing asks the Hub: no bundled copy stands in
     assert listed.returncode == 2 and listed.stdout == ""
-    assert len(listed.stderr.splitlines()) == 1 and "offline mode is enabled" in listed.stderr
+    assert len(listed.stderr.splitlines()) == 1 and "this needs the Hub, but offline mode is on (HF_HUB_OFFLINE=1)" in listed.stderr
 
 
 def test_shipped_folders_are_small_and_carry_cards():
