@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import shutil
 import sys
 import textwrap
@@ -289,7 +290,7 @@ def test_vvc_encoding_runs_the_documented_command_and_checks_the_slice_qp(shared
         shutil.copy({str(recorded)!r}, args[args.index("-b") + 1])
     """))
     program.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{program.parent}:{__import__('os').environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{program.parent}:{os.environ['PATH']}")
     codec = get_codec("vvc")
 
     assert codec.encode(lr, 37) == recorded.read_bytes()

@@ -6,7 +6,7 @@ at runtime to rebuild the dataclass from ``config.json``.)
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import Any, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from ..atomic import atomic_path
-from ..blind.estimator import ESTIMATOR_SUBFOLDER
+from ..blind.estimator import ESTIMATOR_SUBFOLDER, CodecEstimator, load_estimator
 from ..cards import backbone_card
 from ..config import UCIPConfig
 from ..bundled import DEFAULT_BACKBONE_ID
@@ -26,8 +26,6 @@ from ..tensor_check import describe_mismatch
 from .network import UCIPNetwork
 from .routing import TaskRouting
 
-if TYPE_CHECKING:
-    from ..blind.estimator import CodecEstimator
 
 TaskSpec = Union[str, int, Sequence[Union[str, int]], Tensor, None]
 """A task name or slot index for the whole batch, or one per sample; ``"auto"``: the estimator's choice."""
@@ -103,14 +101,13 @@ class UCIP(UCIPNetwork, PromptPackMixin, PyTorchModelHubMixin, library_name="uci
         return TaskRouting(tuple(self.resolve_task(t) for t in tasks))
 
     # ------------------------------------------------------------ task="auto"
-    def load_estimator(self, source: Union[str, Path, None] = None) -> "CodecEstimator":
+    def load_estimator(self, source: Union[str, Path, None] = None) -> CodecEstimator:
         """Load the codec estimator that ``task="auto"`` uses (done on first use if not called).
 
         ``source``: a backbone repository or folder with an ``estimator/`` sub-folder, or a folder
         written by ``CodecEstimator.save``; default: this backbone's own repository. The estimator
         is kept outside the module tree, so the backbone's weights stay the backbone's.
         """
-        from ..blind.estimator import load_estimator
 
         self.__dict__["estimator"] = load_estimator(source or self.name_or_path or DEFAULT_BACKBONE_ID)
         return self.__dict__["estimator"]
