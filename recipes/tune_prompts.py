@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = {
         **run_info,
-        "steps": args.steps, "batch_size": args.batch_size, "patch_size": recorded_patch_size(args.patch_size), "seed": args.seed,
+        "steps": args.steps, "batch_size": args.batch_size, "patch_size": recorded_patch_size(args.patch_size), "lr": args.lr, "seed": args.seed,
         "train_images": len(train_hr), "validation_images": len(validation_hr), "heldout_images": len(heldout_hr),
         "train_pairs": len(train_pairs), "validation_pairs": len(validation), "heldout_pairs": len(heldout),
         "trainable_parameters": sum(p.numel() for p in setup.trainable.values()),

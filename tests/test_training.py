@@ -141,6 +141,20 @@ def test_the_written_pack_is_the_best_validated_state(workspace, uninterrupted):
         assert torch.equal(tensor, kept[key])
 
 
+def test_the_runs_table_reports_what_the_run_wrote(workspace, uninterrupted):
+    """benchmarks/tuning_runs.py: one row per run, its settings and held-out numbers from summary.json."""
+    summary = json.loads((uninterrupted / "summary.json").read_text())
+    assert summary["lr"] == 2e-3  # the prompt default, recorded so that settings studies can be told apart
+    assert "learning rate 0.002" in (uninterrupted / "final" / "README.md").read_text()
+    table = subprocess.run([sys.executable, str(REPO / "benchmarks" / "tuning_runs.py"), str(uninterrupted)],
+                           capture_output=True, text=True, check=True).stdout
+    row = [cell.strip().strip("*`") for cell in table.splitlines()[2].strip("|").split("|")]
+    psnr, selection = summary["psnr_y"], summary["selection"]
+    assert row[:8] == ["prompt-run", "avif", "prompt", "6", "24", "0.002", str(summary["train_pairs"]), str(selection["step"])]
+    assert row[9:13] == [f"{psnr['bicubic']:.3f}", f"{psnr['before']:.3f} (`{psnr['best_seen_task']}`)", f"{psnr['after']:.3f}",
+                         f"{psnr['after'] - psnr['before']:+.4f}"]
+
+
 def test_a_run_that_only_loses_writes_its_start_and_says_so(workspace):
     result = run(tune_command(workspace, "diverging-run", "--lr", "300"))
     assert result.returncode == 0, result.stderr[-3000:]

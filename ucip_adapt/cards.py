@@ -163,7 +163,9 @@ def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: s
     ]
     if metadata.get("steps") is not None:
         lines.append(f"- Tuned: {metadata['steps']} steps, batch {metadata.get('batch_size', '?')}, "
-                     f"LR patch {patch_label(metadata['patch_size']) if 'patch_size' in metadata else '?'}, {_count(metadata.get('train_pairs'))} training pairs")
+                     f"LR patch {patch_label(metadata['patch_size']) if 'patch_size' in metadata else '?'}, "
+                     + (f"learning rate {metadata['lr']:g}, " if metadata.get("lr") is not None else "")
+                     + f"{_count(metadata.get('train_pairs'))} training pairs")
     if isinstance(selection := metadata.get("selection"), Mapping):
         lines.append(f"- Written: {_selection_words(selection, _psnr(metadata).get('best_seen_task', '?'))}")
     psnr = _psnr(metadata)
