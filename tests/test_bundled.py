@@ -9,7 +9,7 @@ import sys
 
 from ucip_adapt.bundled import DEFAULT_BACKBONE_ID, bundled_repos
 from ucip_adapt.codecs import get_codec
-from ucip_adapt.upscale import DEFAULT_PROMPT_PACKS
+from ucip_adapt.upscale import DEFAULT_PROMPT_PACKS, TaskChooser, load_model
 
 OFFLINE_CLIENT = """
 import json, torch
@@ -40,7 +40,7 @@ def test_backbone_and_packs_load_offline_with_an_empty_cache(tmp_path):
     loaded = json.loads(result.stdout.splitlines()[-1])
     assert loaded["name_or_path"] == DEFAULT_BACKBONE_ID and loaded["tasks"] == ["jpeg", "hevc", "vvc", "webp", "clean"]
     assert loaded["parameters"] == 1_042_179  # ucip-small with its five seen tasks; packs are not backbone tensors
-    assert sorted(loaded["packs"]) == ["avif", "jpeg2000", "jxl"]
+    assert sorted(loaded["packs"]) == ["avif", "h264", "heic", "jpeg2000", "jxl"]
     for name, metadata in loaded["packs"].items():
         assert metadata["codec"] == name and metadata["levels"] == list(get_codec(name).levels)
         # tune_prompts.py starts from the seen task that scores best on the validation photos and records it
@@ -81,3 +81,12 @@ def test_shipped_folders_are_small_and_carry_cards():
         assert "base_model: ucip-adapt/ucip-small-x4" in card and "ucip-prompt-pack" in card
     backbone_card = (repos[DEFAULT_BACKBONE_ID] / "README.md").read_text()
     assert "## Training" in backbone_card and "NVIDIA H100" in backbone_card and "## Quality" in backbone_card
+
+
+def test_upscale_routes_every_unseen_codec_to_its_bundled_pack():
+    """`ucip-adapt upscale` loads every default pack and sends a file of each unseen codec to its pack
+    (HEIC no longer falls back to the HEVC task once its own pack is there)."""
+    chooser = TaskChooser(load_model())
+    for repo in DEFAULT_PROMPT_PACKS:
+        codec = repo.rsplit("-", 1)[1]
+        assert chooser.explain(codec, codec.upper()).task == codec

@@ -69,7 +69,7 @@ def test_a_task_chosen_by_hand_runs_and_an_unknown_one_names_the_choices(upscale
     assert not np.array_equal(by_hand.restored, from_file.restored)
     with pytest.raises(ValueError, match="Unknown task 'png'.*jpeg"):
         restore_file(upscaler, chooser, jpeg, "png", tmp_path)
-    assert task_choices(upscaler.model) == [FROM_FILE, "jpeg", "hevc", "vvc", "webp", "clean", "avif", "jxl", "jpeg2000"]
+    assert task_choices(upscaler.model) == [FROM_FILE, "jpeg", "hevc", "vvc", "webp", "clean", "avif", "jxl", "jpeg2000", "h264", "heic"]
 
 
 def test_too_large_or_unreadable_files_are_refused_with_the_way_out(upscaler: Upscaler, chooser: TaskChooser, tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from ..modeling.ucip import UCIP
 DEFAULT_BACKBONE = DEFAULT_BACKBONE_ID
 """The bundled backbone (Hub id ``ucip-adapt/ucip-small-x4``), trained on the seen codecs jpeg, hevc, vvc and webp."""
 
-DEFAULT_PROMPT_PACKS: tuple[str, ...] = tuple(f"{DEFAULT_BACKBONE}-{codec}" for codec in ("avif", "jxl", "jpeg2000"))
-"""The bundled packs of ``DEFAULT_BACKBONE`` for unseen codecs (``...-avif``, ``-jxl``, ``-jpeg2000``); loaded with it by default."""
+DEFAULT_PROMPT_PACKS: tuple[str, ...] = tuple(f"{DEFAULT_BACKBONE}-{codec}" for codec in ("avif", "jxl", "jpeg2000", "h264", "heic"))
+"""The bundled packs of ``DEFAULT_BACKBONE``, one per unseen codec (``...-avif``, ``-jxl``, ``-jpeg2000``,
+``-h264``, ``-heic``); loaded with it by default."""
 
 
 def load_model(backbone: str | None = None, prompts: Sequence[str] | None = None) -> UCIP:
