@@ -151,8 +151,9 @@ def test_the_runs_table_reports_what_the_run_wrote(workspace, uninterrupted):
     row = [cell.strip().strip("*`") for cell in table.splitlines()[2].strip("|").split("|")]
     psnr, selection = summary["psnr_y"], summary["selection"]
     assert row[:8] == ["prompt-run", "avif", "prompt", "6", "24", "0.002", str(summary["train_pairs"]), str(selection["step"])]
-    assert row[9:13] == [f"{psnr['bicubic']:.3f}", f"{psnr['before']:.3f} (`{psnr['best_seen_task']}`)", f"{psnr['after']:.3f}",
-                         f"{psnr['after'] - psnr['before']:+.4f}"]
+    assert row[9:15] == [f"{psnr['bicubic']:.3f}", f"{psnr['before']:.3f} (`{psnr['best_seen_task']}`)", f"{psnr['after']:.3f}",
+                         f"{psnr['after'] - psnr['before']:+.4f}", f"{summary['trainable_parameters']:,}",
+                         f"{(uninterrupted / 'final' / 'prompt_pack.safetensors').stat().st_size / 1024:,.1f} KiB"]
 
 
 def test_a_run_that_only_loses_writes_its_start_and_says_so(workspace):
