@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="best: write the best validated state, the start included; last: the final EMA state")
     parser.add_argument("--max-eval-pairs", type=positive_int, default=60,
                         help="validation and held-out pairs scored, at most each (spread over the levels)")
-    add_training_flags(parser, steps=150, batch_size=2, patch_size=96, learning_rate=None, checkpoint_every=50, eval_every=50)
+    add_training_flags(parser, steps=100, batch_size=2, patch_size=96, learning_rate=None, checkpoint_every=50, eval_every=50)
     args = parser.parse_args(argv)
     args.lr = args.lr if args.lr is not None else DEFAULT_LEARNING_RATES[args.method]
     args.output_dir = args.output_dir or f"outputs/tune-{args.codec}-{args.method}"

@@ -131,10 +131,15 @@ def test_float_images_are_refused():
 # --- datasets: sources, cached degradations, crops, splits ----------------------------------------
 
 
-def test_embedded_photos_need_no_download():
+def test_embedded_photos_need_no_download(caplog):
     photos = load_hr_images()
     assert photos["name"] == [name.rsplit(".", 1)[0] for name in EMBEDDED_PHOTO_FILES]
-    assert all(min(read_image(image["bytes"]).shape[:2]) >= 300 for image in photos["image"])
+    with caplog.at_level("WARNING"):
+        pictures = [read_image(image["bytes"]) for image in photos["image"]]
+    assert not caplog.records  # greyscale photos come as RGB: no conversion note per photo and degradation
+    assert all(min(picture.shape[:2]) >= 300 for picture in pictures)
+    grey = pictures[photos["name"].index("camera")]
+    assert np.array_equal(grey[..., 0], grey[..., 2]) and np.array_equal(grey[..., 0], np.asarray(skimage.data.camera()))
 
 
 def test_degraded_dataset_is_cached_keyed_and_recomputed_on_change(small_hr_folder, tmp_path):

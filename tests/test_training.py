@@ -27,7 +27,7 @@ from ucip_adapt.training.batches import PatchBatches
 from ucip_adapt.training.evaluation import bicubic_upscale
 from ucip_adapt.training.launch import LaunchError, check_precision, make_accelerator
 from ucip_adapt.training.loop import LoopConfig, train
-from ucip_adapt.training.methods import setup_method
+from ucip_adapt.training.methods import DEFAULT_LEARNING_RATES, setup_method
 from ucip_adapt.training.pairs import ImagePair
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,13 +144,13 @@ def test_the_written_pack_is_the_best_validated_state(workspace, uninterrupted):
 def test_the_runs_table_reports_what_the_run_wrote(workspace, uninterrupted):
     """benchmarks/tuning_runs.py: one row per run, its settings and held-out numbers from summary.json."""
     summary = json.loads((uninterrupted / "summary.json").read_text())
-    assert summary["lr"] == 2e-3  # the prompt default, recorded so that settings studies can be told apart
-    assert "learning rate 0.002" in (uninterrupted / "final" / "README.md").read_text()
+    assert summary["lr"] == DEFAULT_LEARNING_RATES["prompt"]  # recorded, so that settings studies can be told apart
+    assert f"learning rate {summary['lr']:g}" in (uninterrupted / "final" / "README.md").read_text()
     table = subprocess.run([sys.executable, str(REPO / "benchmarks" / "tuning_runs.py"), str(uninterrupted)],
                            capture_output=True, text=True, check=True).stdout
     row = [cell.strip().strip("*`") for cell in table.splitlines()[2].strip("|").split("|")]
     psnr, selection = summary["psnr_y"], summary["selection"]
-    assert row[:8] == ["prompt-run", "avif", "prompt", "6", "24", "0.002", str(summary["train_pairs"]), str(selection["step"])]
+    assert row[:8] == ["prompt-run", "avif", "prompt", "6", "24", f"{summary['lr']:g}", str(summary["train_pairs"]), str(selection["step"])]
     assert row[9:15] == [f"{psnr['bicubic']:.3f}", f"{psnr['before']:.3f} (`{psnr['best_seen_task']}`)", f"{psnr['after']:.3f}",
                          f"{psnr['after'] - psnr['before']:+.4f}", f"{summary['trainable_parameters']:,}",
                          f"{(uninterrupted / 'final' / 'prompt_pack.safetensors').stat().st_size / 1024:,.1f} KiB"]
