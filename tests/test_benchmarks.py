@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ucip_adapt.codecs import get_codec
+from ucip_adapt.upscale import DEFAULT_PROMPT_PACKS
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -101,7 +102,7 @@ def test_figures(photos: Path, tmp_path: Path):
                            "--data", str(photos), "--out", str(tmp_path), "--threads", "1")
     assert output.splitlines() == [f"wrote {tmp_path / 'gain-per-level.png'}", f"wrote {tmp_path / 'crop-grid.png'}"]
     width, height = Image.open(tmp_path / "crop-grid.png").size
-    assert width == 1200 and height == 3 * 260  # five columns, a row per bundled pack
+    assert width == 1200 and height == len(DEFAULT_PROMPT_PACKS) * 260  # five columns, a row per bundled pack
 
 
 def test_blind(photos: Path, shared_data: Path):
