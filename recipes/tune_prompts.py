@@ -12,13 +12,13 @@ of them (``--select best``; a pack that cannot beat its start is that start, and
 with its model card and metadata into ``<output-dir>/final``. Numbers are reported on the held-out
 images, which chose nothing.
 
-By default each step sees 2 LR crops of 96x96 rather than more, smaller ones of the same pixels:
-the network normalises with statistics of its whole input (instance norm, fusion means), and crops
-closer to a whole photo make a pack that carries over to whole photos. Images whose LR is under
-``--patch-size`` are skipped, with a count. The defaults (100 steps, learning rate 2e-4) are the
-quick start's: a few photos, where a larger step follows the noise of the crops; the shipped packs
-were tuned on a 538-photo pool with ``--steps 300 --patch-size 112 --lr 2e-3``
-(docs/results/pack-settings.md).
+Each step sees 2 LR crops rather than more, smaller ones of the same pixels: the network normalises
+with statistics of its whole input (instance norm, fusion means), and crops closer to a whole photo
+make a pack that carries over to whole photos. Images whose LR is under ``--patch-size`` are
+skipped, with a count. The defaults follow the data (``ucip_adapt/training/tuning_defaults.py``):
+without ``--data``, the quick start's 100 steps of 96-pixel crops at learning rate 2e-4 (a few
+photos, where a larger step follows the noise of the crops); with ``--data``, the shipped packs'
+300 steps of 112-pixel crops at 2e-3, validated every 100 steps (docs/results/pack-settings.md).
 """
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ from ucip_adapt.training.ema import swap_in
 from ucip_adapt.training.evaluation import mean_psnr, score_pairs
 from ucip_adapt.training.launch import end_run, make_accelerator
 from ucip_adapt.training.loop import train
-from ucip_adapt.training.methods import DEFAULT_LEARNING_RATES, METHODS, setup_method
+from ucip_adapt.training.methods import METHODS, setup_method
 from ucip_adapt.training.pairs import materialize_pairs, spread_over_degradations
 from ucip_adapt.training.selection import SELECTION_RULES
+from ucip_adapt.training.tuning_defaults import EMBEDDED_PHOTOS, fill_data_dependent_flags, unset_data_dependent_flags
 
 logger = logging.getLogger("tune_prompts")
 
@@ -65,9 +66,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="best: write the best validated state, the start included; last: the final EMA state")
     parser.add_argument("--max-eval-pairs", type=positive_int, default=60,
                         help="validation and held-out pairs scored, at most each (spread over the levels)")
-    add_training_flags(parser, steps=100, batch_size=2, patch_size=96, learning_rate=None, checkpoint_every=50, eval_every=50)
+    add_training_flags(parser, steps=EMBEDDED_PHOTOS.steps, batch_size=2, patch_size=EMBEDDED_PHOTOS.patch_size, learning_rate=None,
+                       checkpoint_every=50, eval_every=EMBEDDED_PHOTOS.eval_every)
+    unset_data_dependent_flags(parser)
     args = parser.parse_args(argv)
-    args.lr = args.lr if args.lr is not None else DEFAULT_LEARNING_RATES[args.method]
+    fill_data_dependent_flags(args)
     args.output_dir = args.output_dir or f"outputs/tune-{args.codec}-{args.method}"
     return args
 

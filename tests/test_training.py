@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -27,8 +28,9 @@ from ucip_adapt.training.batches import PatchBatches
 from ucip_adapt.training.evaluation import bicubic_upscale
 from ucip_adapt.training.launch import LaunchError, check_precision, make_accelerator
 from ucip_adapt.training.loop import LoopConfig, train
-from ucip_adapt.training.methods import DEFAULT_LEARNING_RATES, setup_method
+from ucip_adapt.training.methods import setup_method
 from ucip_adapt.training.pairs import ImagePair
+from ucip_adapt.training.tuning_defaults import EMBEDDED_PHOTOS, OWN_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 TUNE = REPO / "recipes" / "tune_prompts.py"
@@ -98,6 +100,28 @@ def heldout_scores(workspace: Path, pack: Path, start: str) -> dict:
             "before": zero_shot[start], "after": psnr_of(name)}
 
 
+def tune_prompts_args(argv: list[str]):
+    """The flags ``recipes/tune_prompts.py`` runs with for ``argv``, defaults filled."""
+    spec = importlib.util.spec_from_file_location("recipe_tune_prompts", TUNE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.parse_args(argv)
+
+
+def test_tuning_defaults_follow_the_data_and_give_way_to_flags():
+    """The quick start (no --data) tunes gently on its few photos; a folder gets the shipped packs' settings."""
+    quick = tune_prompts_args(["--codec", "avif"])
+    assert (quick.steps, quick.patch_size, quick.eval_every, quick.lr) == (100, [96], 50, 2e-4) == (
+        EMBEDDED_PHOTOS.steps, [EMBEDDED_PHOTOS.patch_size], EMBEDDED_PHOTOS.eval_every, EMBEDDED_PHOTOS.prompt_lr)
+    folder = tune_prompts_args(["--codec", "avif", "--data", "photos"])
+    assert (folder.steps, folder.patch_size, folder.eval_every, folder.lr) == (300, [112], 100, 2e-3)
+    assert tune_prompts_args(["--codec", "avif", "--data", "photos", "--method", "full"]).lr == 2e-4
+    assert tune_prompts_args(["--codec", "avif", "--data", "photos", "--method", "lora"]).lr == 1e-3
+    given = tune_prompts_args(["--codec", "avif", "--data", "photos", "--steps", "7", "--patch-size", "64", "80",
+                               "--eval-every", "0", "--lr", "5e-4"])
+    assert (given.steps, given.patch_size, given.eval_every, given.lr) == (7, [64, 80], 0, 5e-4)
+
+
 def test_prompt_tuning_changes_only_the_pack(workspace):
     result = run(tune_command(workspace, "last-state-run", "--select", "last"))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -144,7 +168,7 @@ def test_the_written_pack_is_the_best_validated_state(workspace, uninterrupted):
 def test_the_runs_table_reports_what_the_run_wrote(workspace, uninterrupted):
     """benchmarks/tuning_runs.py: one row per run, its settings and held-out numbers from summary.json."""
     summary = json.loads((uninterrupted / "summary.json").read_text())
-    assert summary["lr"] == DEFAULT_LEARNING_RATES["prompt"]  # recorded, so that settings studies can be told apart
+    assert summary["lr"] == OWN_DATA.prompt_lr  # the default with --data, recorded so that settings studies can be told apart
     assert f"learning rate {summary['lr']:g}" in (uninterrupted / "final" / "README.md").read_text()
     table = subprocess.run([sys.executable, str(REPO / "benchmarks" / "tuning_runs.py"), str(uninterrupted)],
                            capture_output=True, text=True, check=True).stdout

@@ -23,11 +23,6 @@ from ..modeling.ucip import UCIP
 
 METHODS = ("prompt", "lora", "full")
 
-DEFAULT_LEARNING_RATES = {"prompt": 2e-4, "lora": 1e-3, "full": 2e-4}
-"""Prompts: on a few photos a larger step mostly follows the noise of the crops (the quick start's
-photos: 1e-2 and 2e-3 end below the start task on validation, 2e-4 above it, docs/results/pack-settings.md;
-the shipped packs were tuned on the 538-photo pool at 2e-3). The full network takes the release's rate."""
-
 LORA_TARGETS = r".*\.(mixer\.(mix_x|mix_y|proj)|mlp\.(fc1|fc2)|offsets\.proj|spade\.(shared|gamma|beta))"
 """Every linear and 3x3 convolution inside the prompted blocks."""
 
