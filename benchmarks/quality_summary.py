@@ -7,7 +7,8 @@ Seen codecs (``backbone`` rows): per evaluation set, bicubic PSNR-Y, the backbon
 bicubic per codec (mean of its levels), the mean and the lowest of all compressed rows, the mean
 SSIM-Y gain, and the ``clean`` row (uncompressed input). Unseen codecs (``pack:<codec>`` rows):
 per set and codec, the gain of the zero-shot task, of the pack and of any LoRA / full fine-tuning
-scored beside it, averaged over the levels.
+scored beside it, averaged over the levels, then the pack's gain over zero-shot and its share of full
+fine-tuning's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import argparse
 from collections import defaultdict
 from statistics import mean
 
-from ucip_adapt.quality import Gain, read_gains
+from ucip_adapt.quality import Gain, pack_share, read_gains
 
 METHODS = ("zero_shot", "pack", "lora", "full")
 
@@ -50,12 +51,15 @@ def pack_table(gains: list[Gain]) -> list[str]:
         method = gain.model.split(":")[0]
         if method in METHODS:
             by_key[(gain.data_set, gain.codec)][method].append(gain.psnr_y)
-    lines = ["| set | codec | " + " | ".join(f"{method} - bicubic" for method in METHODS) + " | **pack - zero-shot** |",
-             "|---|---|" + "---|" * (len(METHODS) + 1)]
+    lines = ["| set | codec | " + " | ".join(f"{method} - bicubic" for method in METHODS) + " | **pack - zero-shot** | pack / full |",
+             "|---|---|" + "---|" * (len(METHODS) + 2)]
     for (data_set, codec), methods in by_key.items():
-        cells = " | ".join(f"{mean(methods[m]):+.3f}" if methods.get(m) else "-" for m in METHODS)
-        delta = f"**{mean(methods['pack']) - mean(methods['zero_shot']):+.3f}**" if methods.get("pack") and methods.get("zero_shot") else "-"
-        lines.append(f"| {data_set} | {codec} | {cells} | {delta} |")
+        means = {method: mean(scores) for method, scores in methods.items() if scores}
+        cells = " | ".join(f"{means[m]:+.3f}" if m in means else "-" for m in METHODS)
+        delta = f"**{means['pack'] - means['zero_shot']:+.3f}**" if {"pack", "zero_shot"} <= means.keys() else "-"
+        share = (pack_share(means["pack"] - means["zero_shot"], means["full"] - means["zero_shot"])
+                 if {"pack", "zero_shot", "full"} <= means.keys() else "-")
+        lines.append(f"| {data_set} | {codec} | {cells} | {delta} | {share} |")
     return lines
 
 

@@ -94,6 +94,14 @@ def test_quality_summary():
     assert kodak[1:6] == ["25.07", "+0.26", "+0.18", "+0.20", "+0.17"] and kodak[-1] == "**+0.62**"  # the README's numbers
 
 
+def test_quality_summary_of_packs_gives_their_share_of_full_fine_tuning():
+    results = Path(__file__).resolve().parents[1] / "docs" / "results" / "unanchored-backbone"
+    rows = table_rows(run_benchmark("quality_summary.py", str(results / "packs-avif.json")))
+    assert [row[0] for row in rows] == ["kodak24", "set14", "bsd100"]
+    assert rows[1][2:] == ["+0.168", "+0.207", "+0.209", "+0.201", "**+0.039**", "118 %"]  # (0.207 - 0.168) / (0.201 - 0.168)
+    assert rows[0][-1] == "none: full gains under 0.001 dB"  # full lost to zero-shot on Kodak24: no share of a loss
+
+
 def test_figures(photos: Path, tmp_path: Path):
     from PIL import Image
 

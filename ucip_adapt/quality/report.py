@@ -55,12 +55,16 @@ def _mean_scores(rows: list[dict]) -> dict[str, tuple[float, float]]:
 
 
 def _pack_share(mean: dict[str, tuple[float, float]], reference: float) -> str:
-    """The pack's gain over the baseline as a share of full fine-tuning's; none where full gains less than
-    the 0.001 dB the table prints (a share of a gain that small would be noise, e.g. 28807 %)."""
+    """:func:`pack_share` of the means of one set and codec; "-" where the pack or full is missing."""
     if not {"pack", "full"} <= mean.keys():
         return "-"
-    full_gain = mean["full"][0] - reference
-    return f"{100 * (mean['pack'][0] - reference) / full_gain:.0f} %" if full_gain >= 0.001 else "none: full gains under 0.001 dB"
+    return pack_share(mean["pack"][0] - reference, mean["full"][0] - reference)
+
+
+def pack_share(pack_gain: float, full_gain: float) -> str:
+    """The pack's gain over the baseline as a share of full fine-tuning's; none where full gains less than
+    the 0.001 dB the tables print (a share of a gain that small would be noise, e.g. 28807 %)."""
+    return f"{100 * pack_gain / full_gain:.0f} %" if full_gain >= 0.001 else "none: full gains under 0.001 dB"
 
 
 def markdown(results: dict) -> str:
