@@ -46,7 +46,7 @@ from ucip_adapt.training.loop import train
 from ucip_adapt.training.methods import METHODS, setup_method
 from ucip_adapt.training.pairs import materialize_pairs, spread_over_degradations
 from ucip_adapt.training.selection import SELECTION_RULES
-from ucip_adapt.training.tuning_defaults import EMBEDDED_PHOTOS, fill_data_dependent_flags, unset_data_dependent_flags
+from ucip_adapt.training.tuning_defaults import fill_data_dependent_flags
 
 logger = logging.getLogger("tune_prompts")
 
@@ -66,9 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="best: write the best validated state, the start included; last: the final EMA state")
     parser.add_argument("--max-eval-pairs", type=positive_int, default=60,
                         help="validation and held-out pairs scored, at most each (spread over the levels)")
-    add_training_flags(parser, steps=EMBEDDED_PHOTOS.steps, batch_size=2, patch_size=EMBEDDED_PHOTOS.patch_size, learning_rate=None,
-                       checkpoint_every=50, eval_every=EMBEDDED_PHOTOS.eval_every)
-    unset_data_dependent_flags(parser)
+    add_training_flags(parser, steps=None, batch_size=2, patch_size=None, learning_rate=None, checkpoint_every=50, eval_every=None)
     args = parser.parse_args(argv)
     fill_data_dependent_flags(args)
     args.output_dir = args.output_dir or f"outputs/tune-{args.codec}-{args.method}"

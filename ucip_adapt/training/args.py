@@ -10,14 +10,15 @@ from .checkpoint import check_output_dir
 from .loop import LoopConfig
 
 
-def add_training_flags(parser: argparse.ArgumentParser, *, steps: int, batch_size: int, patch_size: int, learning_rate: float | None,
-                       checkpoint_every: int, eval_every: int) -> None:
-    """Add the flags every recipe has, with recipe-specific defaults."""
+def add_training_flags(parser: argparse.ArgumentParser, *, steps: int | None, batch_size: int, patch_size: int | None,
+                       learning_rate: float | None, checkpoint_every: int, eval_every: int | None) -> None:
+    """Add the flags every recipe has, with recipe-specific defaults; a default of None is one the
+    recipe fills after parsing (tune_prompts.py's follow ``--data``)."""
     group = parser.add_argument_group("training")
     group.add_argument("--steps", type=positive_int, default=steps, help="optimizer steps")
     group.add_argument("--batch-size", type=positive_int, default=batch_size,
                        help="crops per optimizer step over all processes and accumulation steps (the effective batch)")
-    group.add_argument("--patch-size", type=positive_int, nargs="+", default=[patch_size],
+    group.add_argument("--patch-size", type=positive_int, nargs="+", default=None if patch_size is None else [patch_size],
                        help="LR crop size (HR is 4x); several sizes (e.g. 96 128) take turns, one size per optimizer step")
     group.add_argument("--lr", type=float, default=learning_rate, help="Adam learning rate (betas 0.9, 0.99); tune_prompts.py picks one per --method when omitted")
     group.add_argument("--gradient-accumulation-steps", type=positive_int, default=1)

@@ -40,19 +40,9 @@ OWN_DATA = TuningDefaults(steps=300, patch_size=112, eval_every=100, prompt_lr=2
 112-pixel crops more than 80-pixel ones (which see four times the photos); three of the five codecs
 peaked at step 200 and the other two rose by about 0.002 dB per 100 steps at the end."""
 
-FOLLOWING_DATA = ("steps", "patch_size", "eval_every", "lr")
-"""The flags whose defaults depend on ``--data``."""
-
-
-def unset_data_dependent_flags(parser: argparse.ArgumentParser) -> None:
-    """Default the flags of :data:`FOLLOWING_DATA` to None, so that :func:`fill_data_dependent_flags`
-    can tell a flag the user gave from one to fill."""
-    parser.set_defaults(**dict.fromkeys(FOLLOWING_DATA))
-
-
 def fill_data_dependent_flags(args: argparse.Namespace) -> TuningDefaults:
-    """Fill every flag of :data:`FOLLOWING_DATA` the user left out from the defaults of the data
-    (``args.data``), and return those defaults."""
+    """Fill ``--steps``, ``--patch-size``, ``--eval-every`` and ``--lr`` where the user left them
+    out (None) from the defaults of the data (``args.data``), and return those defaults."""
     defaults = EMBEDDED_PHOTOS if args.data is None else OWN_DATA
     args.steps = args.steps if args.steps is not None else defaults.steps
     args.patch_size = args.patch_size if args.patch_size is not None else [defaults.patch_size]
