@@ -40,6 +40,7 @@ OWN_DATA = TuningDefaults(steps=300, patch_size=112, eval_every=100, prompt_lr=2
 112-pixel crops more than 80-pixel ones (which see four times the photos); three of the five codecs
 peaked at step 200 and the other two rose by about 0.002 dB per 100 steps at the end."""
 
+
 def fill_data_dependent_flags(args: argparse.Namespace) -> TuningDefaults:
     """Fill ``--steps``, ``--patch-size``, ``--eval-every`` and ``--lr`` where the user left them
     out (None) from the defaults of the data (``args.data``), and return those defaults."""
