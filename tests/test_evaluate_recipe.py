@@ -101,8 +101,10 @@ def test_quality_table(shared_dir, tmp_path):
     assert set(tried) == {f"task:{task}" for task in SEEN_TASKS}
     scored = {"vvc": vvc, "avif": {**avif, **tried}}
     for codec, columns in expected.items():
-        for column, value in columns.items():  # to rounding: the recipe ran on another thread count
-            assert scored[codec][column] == pytest.approx(value, rel=1e-6), (codec, column)
+        for column, value in columns.items():
+            # The recipe ran on another thread count, so a few outputs may round to the neighbouring uint8
+            # (each flip moves a mean by ~1e-7 to 1e-6); a wrong task or model moves it far more.
+            assert scored[codec][column] == pytest.approx(value, rel=0, abs=1e-4), (codec, column)
     best = max(SEEN_TASKS, key=lambda task: avif["zero_shot"]["all"][task]["psnr_y"])
     assert avif["zero_shot"] == {**avif["zero_shot"]["all"][best], "task": best, "all": avif["zero_shot"]["all"]}
     assert avif["pack:avif"]["psnr_y"] != tried["task:webp"]["psnr_y"] and avif["full:avif"] != tried["task:hevc"]
