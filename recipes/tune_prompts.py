@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE_ID, help="backbone repo id or folder")
     parser.add_argument("--method", choices=METHODS, default="prompt", help="prompt (the product), lora or full (comparisons)")
     parser.add_argument("--lora-rank", type=positive_int, default=8)
+    parser.add_argument("--num-prompts", type=positive_int, default=None,
+                        help="basic prompts per stage of a pack (default: the backbone's); more trains a larger pack")
     parser.add_argument("--heldout-fraction", type=float, default=0.1, help="share of the images held out for the reported PSNR before/after")
     parser.add_argument("--validation-fraction", type=float, default=0.15,
                         help="share of the images that choose the starting task and the state written (see --select)")
@@ -83,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     backbone = UCIP.from_pretrained(args.backbone)
     if args.codec in backbone.tasks:
         raise ValueError(f"{args.codec!r} is already a task of this backbone ({backbone.tasks}); prompt packs are for unseen codecs.")
+    if args.num_prompts is not None and args.num_prompts < backbone.config.num_prompts:
+        raise ValueError(f"--num-prompts {args.num_prompts}: a pack has at least this backbone's {backbone.config.num_prompts} basic prompts; "
+                         f"pass {backbone.config.num_prompts} or more.")
     degradations = [replace(d, task=args.codec) for d in parse_degradations([f"{args.codec}:{args.levels}" if args.levels else args.codec])]
     levels = [d.level for d in degradations]
 
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     best_seen = max(validation_zero_shot, key=validation_zero_shot.get)
     zero_shot = {task: mean_psnr(score_pairs(heldout, backbone, task, accelerator)) for task in backbone.tasks}
     bicubic = mean_psnr(score_pairs(heldout))
-    setup = setup_method(args.method, backbone, args.codec, best_seen, lora_rank=args.lora_rank)
+    setup = setup_method(args.method, backbone, args.codec, best_seen, lora_rank=args.lora_rank, num_prompts=args.num_prompts)
 
     def evaluate(model) -> dict[str, float]:
         return {"psnr_y": mean_psnr(score_pairs(validation, model, setup.task, accelerator))}

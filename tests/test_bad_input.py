@@ -114,6 +114,8 @@ RECIPE_CASES = {
     "tune: output dir is a file": ("tune_prompts", ["--codec", "avif", "--output-dir", "{w}/runs"], "is a file, not a folder"),
     "tune: no steps": ("tune_prompts", ["--codec", "avif", "--steps", "0"], "--steps: must be at least 1"),
     "tune: resume with nothing to resume": ("tune_prompts", ["--codec", "avif", "--resume", "--output-dir", "{w}/new"], "no checkpoint in"),
+    "tune: fewer basic prompts than the backbone": ("tune_prompts", ["--codec", "avif", "--num-prompts", "4", "--output-dir", "{w}/new"],
+                                                    "--num-prompts 4: a pack has at least"),
     "tune: unknown codec": ("tune_prompts", ["--codec", "nope", "--output-dir", "{w}/new"], "unknown codec 'nope'"),
     "tune: an empty validation part": ("tune_prompts", ["--codec", "avif", "--validation-fraction", "0", "--output-dir", "{w}/new"],
                                        "so that each part has an image"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import stat
 
@@ -69,6 +70,32 @@ def test_pack_reloads_onto_the_backbone_and_mixes_with_tasks(backbone, tmp_path)
         torch.testing.assert_close(mixed[1], fresh(lr[1:2], "jpeg")[0], atol=1e-4, rtol=0)
         torch.testing.assert_close(mixed[[0, 2]], fresh(lr[[0, 2]], "avif"), atol=1e-4, rtol=0)
         assert not torch.allclose(expected, fresh(lr, task="jpeg"), atol=1e-3)
+
+
+def test_a_larger_pack_starts_as_its_task_and_reloads_at_its_size(backbone, tmp_path):
+    exact = copy.deepcopy(backbone).double()  # in float64, so that only the mathematics is compared
+    exact.add_prompts("avif", init_from="jpeg", num_prompts=20)
+    lr = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():  # 20 prompts copied from jpeg's 8 (each 2 or 3 times) compute what jpeg computes
+        torch.testing.assert_close(exact(lr.double(), task="avif"), exact(lr.double(), task="jpeg"), atol=1e-6, rtol=0)
+    backbone.add_prompts("avif", init_from="jpeg", num_prompts=20)
+    bank = backbone.stages[0].prompt.packs["avif"].bank
+    assert bank.shape == (20, 16) and not torch.equal(bank[0], bank[8])  # copies differ, so training can separate them
+    c, cp, stages = 32, 16, 2
+    trainable = sum(p.numel() for p in backbone.train_only_prompts("avif"))
+    assert trainable == stages * (20 * cp + c * 20 + 20 + 20 * 20 + 20)
+    with torch.no_grad():
+        for p in backbone.train_only_prompts("avif"):
+            p.add_(torch.randn_like(p) * 0.3)
+        expected = backbone(lr, task="avif")
+    path = backbone.save_prompts(tmp_path / "pack", "avif")
+    assert read_pack(path).metadata["shapes"]["num_prompts"] == 20 and read_pack(path).metadata["num_parameters"] == trainable
+    fresh = UCIP.from_pretrained(backbone.name_or_path)
+    fresh.load_prompts(path)
+    with torch.no_grad():
+        assert torch.equal(fresh(lr, task="avif"), expected)
+    with pytest.raises(ValueError, match="at least the backbone's 8 basic prompts"):
+        fresh.add_prompts("jxl", num_prompts=4)
 
 
 def test_load_from_state_dict_and_second_name(backbone):

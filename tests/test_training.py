@@ -209,6 +209,9 @@ def test_kill_9_then_resume_reaches_the_same_pack(workspace, uninterrupted):
     assert not (workspace / "killed-run" / "final").exists()
     refused = run(args)
     assert refused.returncode != 0 and "--resume" in refused.stderr
+    resized = run(args + ["--resume", "--num-prompts", "16"])  # a larger pack cannot take the checkpoint's tensors
+    refusal = resized.stderr.strip().splitlines()[-1]
+    assert resized.returncode != 0 and "of shape (8, 16), this run's is (16, 16)" in refusal, resized.stderr[-3000:]
     resumed = run(args + ["--resume"])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     first = read_pack(uninterrupted / "final" / "prompt_pack.safetensors").tensors

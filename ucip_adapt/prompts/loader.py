@@ -31,13 +31,17 @@ class PromptPackMixin:
     _pack_metadata: dict[str, dict[str, Any]]
 
     # ---------------------------------------------------------------- create
-    def add_prompts(self, name: str, *, init_from: str | int | None = None, metadata: Mapping[str, Any] | None = None) -> None:
+    def add_prompts(
+        self, name: str, *, init_from: str | int | None = None, num_prompts: int | None = None, metadata: Mapping[str, Any] | None = None
+    ) -> None:
         """Add a new, trainable task ``name`` to every stage.
 
         Args:
             name: the new task's name (e.g. the codec, ``"avif"``).
             init_from: a backbone task whose basic prompts to start from (a warm start), or
                 ``None`` for fresh U[0,1) prompts. The coefficient heads start as the shared head.
+            num_prompts: basic prompts per stage, at least the backbone's (its default); more gives
+                the pack more room, and a warm start still begins exactly at ``init_from``.
             metadata: initial pack metadata (codec, levels, ...), completed when saving.
         """
         self._check_new_name(name)
@@ -45,7 +49,7 @@ class PromptPackMixin:
         if isinstance(slot, str):
             raise ValueError(f"init_from must be a backbone task ({self.tasks}), not the pack {slot!r}")
         for stage in self.stages:
-            stage.prompt.add_pack(name, slot)
+            stage.prompt.add_pack(name, slot, num_prompts)
         self._pack_metadata[name] = {"name": name, "codec": name, **(metadata or {})}
 
     def train_only_prompts(self, name: str) -> list[nn.Parameter]:
@@ -82,7 +86,7 @@ class PromptPackMixin:
             **known,
             "base_model": self.name_or_path,
             "base_fingerprint": self.backbone_fingerprint(),
-            "shapes": self._pack_dimensions(),
+            "shapes": self._pack_dimensions(_num_prompts(tensors)),
             "num_parameters": sum(t.numel() for t in tensors.values()),
         }
         return PromptPack(tensors, full)
@@ -158,7 +162,7 @@ class PromptPackMixin:
         self._check_new_name(name)
         self._check_pack_fits(pack, origin=str(source) if not isinstance(source, Mapping) else "state dict")
         for stage in self.stages:
-            stage.prompt.add_pack(name)
+            stage.prompt.add_pack(name, num_prompts=_num_prompts(pack.tensors))
         marker_in, marker_out = ".prompt.packs.", f".prompt.packs.{name}."
         state = {key.replace(marker_in, marker_out): t for key, t in pack.tensors.items()}
         self.load_state_dict(state, strict=False)
@@ -189,11 +193,11 @@ class PromptPackMixin:
         return {name: dict(self._pack_metadata[name]) for name in self.pack_names}
 
     # ------------------------------------------------------------- checking
-    def _pack_dimensions(self) -> dict[str, int]:
-        """The backbone sizes a pack's tensors follow, recorded in its metadata as ``shapes``."""
+    def _pack_dimensions(self, num_prompts: int) -> dict[str, int]:
+        """The sizes a pack's tensors follow, recorded in its metadata as ``shapes``: the backbone's and the pack's own ``num_prompts``."""
         return {
             "num_stages": self.config.num_stages,
-            "num_prompts": self.config.num_prompts,
+            "num_prompts": num_prompts,
             "prompt_dim": self.config.prompt_dim,
             "embed_dim": self.config.embed_dim,
         }
@@ -219,18 +223,27 @@ class PromptPackMixin:
                         f"({part} fingerprint {ours[part][:12]}...). A pack only works on the exact backbone it was tuned on: "
                         "load that backbone, or tune a pack for this one with recipes/tune_prompts.py --backbone ..."
                     )
-        expected = _pack_tensor_shapes(self)
+        num_prompts = max(_num_prompts(pack.tensors), self.config.num_prompts)  # fewer, or no bank: the mismatch names it
+        expected = _pack_tensor_shapes(self, num_prompts)
         problem = describe_mismatch({key: t.shape for key, t in pack.tensors.items()}, expected)
         if problem:
-            raise PromptPackError(f"The prompt pack {origin} does not fit this backbone ({self._pack_dimensions()}): {problem}.")
+            raise PromptPackError(f"The prompt pack {origin} does not fit this backbone ({self._pack_dimensions(num_prompts)}): {problem}.")
 
 
-def _pack_tensor_shapes(model: PromptPackMixin) -> dict[str, torch.Size]:
-    """File keys and shapes of a pack for ``model``: a bank and a coefficient head per stage."""
+def _num_prompts(tensors: Mapping[str, Tensor]) -> int:
+    """A pack's basic prompts per stage, read off its first bank; 0 when it has none."""
+    bank = tensors.get("stages.0.prompt.packs.bank")
+    return int(bank.shape[0]) if bank is not None and bank.ndim == 2 else 0
+
+
+def _pack_tensor_shapes(model: PromptPackMixin, num_prompts: int) -> dict[str, torch.Size]:
+    """File keys and shapes of a pack of ``num_prompts`` basic prompts for ``model``: a bank and a coefficient head per stage."""
     shapes = {}
     for i, stage in enumerate(model.stages):
-        dpm = stage.prompt
-        shapes[f"stages.{i}.prompt.packs.bank"] = torch.Size([dpm.num_prompts, dpm.prompt_dim])
-        for key, t in dpm.coef_head.state_dict().items():
-            shapes[f"stages.{i}.prompt.packs.coef_head.{key}"] = t.shape
+        dim, prompt_dim = stage.prompt.dim, stage.prompt.prompt_dim
+        shapes[f"stages.{i}.prompt.packs.bank"] = torch.Size([num_prompts, prompt_dim])
+        shapes[f"stages.{i}.prompt.packs.coef_head.fc1.weight"] = torch.Size([num_prompts, dim])
+        shapes[f"stages.{i}.prompt.packs.coef_head.fc1.bias"] = torch.Size([num_prompts])
+        shapes[f"stages.{i}.prompt.packs.coef_head.fc2.weight"] = torch.Size([num_prompts, num_prompts])
+        shapes[f"stages.{i}.prompt.packs.coef_head.fc2.bias"] = torch.Size([num_prompts])
     return shapes

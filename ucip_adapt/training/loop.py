@@ -207,6 +207,10 @@ def _resume(config: LoopConfig, trainable: dict[str, nn.Parameter], ema: EMA, op
     state = load_checkpoint(found[-1])
     if set(state.trainable) != set(trainable):
         raise ValueError(f"{found[-1]} holds other trainable tensors than this run (different --method or model?)")
+    resized = [name for name, p in trainable.items() if state.trainable[name].shape != p.shape]
+    if resized:
+        raise ValueError(f"{found[-1]} holds {resized[0]} of shape {tuple(state.trainable[resized[0]].shape)}, this run's is "
+                         f"{tuple(trainable[resized[0]].shape)}: resume with the run's own --num-prompts / --lora-rank")
     with torch.no_grad():
         for name, p in trainable.items():
             p.copy_(state.trainable[name])

@@ -37,10 +37,13 @@ class MethodSetup:
     save: Callable[[Path, dict[str, Any]], Path]
 
 
-def setup_method(method: str, backbone: UCIP, codec: str, init_from: str, *, lora_rank: int = 8) -> MethodSetup:
-    """Prepare ``backbone`` for ``method``; ``init_from`` is the seen task that starts the codec."""
+def setup_method(
+    method: str, backbone: UCIP, codec: str, init_from: str, *, lora_rank: int = 8, num_prompts: int | None = None
+) -> MethodSetup:
+    """Prepare ``backbone`` for ``method``; ``init_from`` is the seen task that starts the codec.
+    ``num_prompts`` sizes a pack (default: the backbone's), ``lora_rank`` a LoRA."""
     if method == "prompt":
-        backbone.add_prompts(codec, init_from=init_from, metadata={"codec": codec})
+        backbone.add_prompts(codec, init_from=init_from, num_prompts=num_prompts, metadata={"codec": codec})
         params = backbone.train_only_prompts(codec)
         trainable = {n: p for n, p in backbone.named_parameters() if any(p is q for q in params)}
 
