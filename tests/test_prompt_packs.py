@@ -90,6 +90,7 @@ def test_a_larger_pack_starts_as_its_task_and_reloads_at_its_size(backbone, tmp_
         expected = backbone(lr, task="avif")
     path = backbone.save_prompts(tmp_path / "pack", "avif")
     assert read_pack(path).metadata["shapes"]["num_prompts"] == 20 and read_pack(path).metadata["num_parameters"] == trainable
+    assert f"Trained parameters: {trainable:,} (20 basic prompts and a coefficient head per stage)" in (tmp_path / "pack" / "README.md").read_text()
     fresh = UCIP.from_pretrained(backbone.name_or_path)
     fresh.load_prompts(path)
     with torch.no_grad():

@@ -151,6 +151,13 @@ def _selection_words(selection: Mapping[str, Any], start_task: str) -> str:
             f"(validation PSNR-Y {selection.get('score', float('nan')):.3f} dB)")
 
 
+def _size_words(metadata: Mapping[str, Any]) -> str:
+    """How many basic prompts per stage the pack holds, where its metadata records it."""
+    shapes = metadata.get("shapes")
+    count = shapes.get("num_prompts") if isinstance(shapes, Mapping) else None
+    return f" ({count} basic prompts and a coefficient head per stage)" if isinstance(count, int) else ""
+
+
 def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: str | None, *, several: bool) -> list[str]:
     codec = _codec(metadata)
     base = hub_model_id(metadata.get("base_model"))
@@ -159,7 +166,7 @@ def _pack_section(subfolder: str | None, metadata: Mapping[str, Any], repo_id: s
     lines += [
         f"- Codec: **{codec}**, levels trained on: {metadata.get('levels', 'not recorded')}",
         f"- Base backbone: `{base or 'a local backbone'}` (weights SHA-256 `{weights_sha}...`)",
-        f"- Trained parameters: {_count(metadata.get('num_parameters'))}",
+        f"- Trained parameters: {_count(metadata.get('num_parameters'))}" + _size_words(metadata),
     ]
     if metadata.get("steps") is not None:
         lines.append(f"- Tuned: {metadata['steps']} steps, batch {metadata.get('batch_size', '?')}, "
