@@ -76,7 +76,7 @@ def test_shipped_folders_are_small_and_carry_cards():
     assert set(repos) >= {DEFAULT_BACKBONE_ID, *DEFAULT_PROMPT_PACKS}
     for repo in DEFAULT_PROMPT_PACKS:
         folder = repos[repo]
-        assert (folder / "prompt_pack.safetensors").stat().st_size < 64 * 1024
+        assert (folder / "prompt_pack.safetensors").stat().st_size < 128 * 1024  # 8 basic prompts per stage: 24 KiB, 32: 102 KiB
         card = (folder / "README.md").read_text()
         assert "base_model: ucip-adapt/ucip-small-x4" in card and "ucip-prompt-pack" in card
     backbone_card = (repos[DEFAULT_BACKBONE_ID] / "README.md").read_text()
