@@ -27,7 +27,7 @@ class CoefficientHead(nn.Module):
         return self.fc2(self.act(self.fc1(x))).softmax(dim=-1)
 
 
-def grown_head(head: CoefficientHead, source: Tensor) -> CoefficientHead:
+def _grown_head(head: CoefficientHead, source: Tensor) -> CoefficientHead:
     """A head over ``len(source)`` prompts, prompt ``j`` a copy of ``head``'s prompt ``source[j]``,
     whose weights summed over the copies of each prompt equal ``head``'s weight for it. The hidden
     units beyond ``head``'s start random but, their outgoing weights zero, change nothing yet."""
@@ -90,7 +90,7 @@ class DynamicPrompt(nn.Module):
             bank = task_bank[source].clone()
             if count > self.num_prompts:
                 bank += _zero_sum_noise(source, 1e-2 * task_bank.std().item(), bank)
-        head = grown_head(self.coef_head, source).to(device=self.bank.device, dtype=self.bank.dtype)
+        head = _grown_head(self.coef_head, source).to(device=self.bank.device, dtype=self.bank.dtype)
         self.packs[name] = PackPrompts(bank, head)
 
     def forward(self, x: Tensor, routing: TaskRouting) -> Tensor:
